@@ -11,8 +11,8 @@ import (
 	_ "github.com/prometheus/client_golang/prometheus"
 	_ "github.com/redis/go-redis/v9"
 	_ "github.com/schollz/progressbar/v3"
-	_ "google.golang.org/grpc"
 	_ "go.etcd.io/bbolt"
+	_ "google.golang.org/grpc"
 )
 
 func main() {}
