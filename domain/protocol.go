@@ -379,15 +379,17 @@ func decidePublishProtocolVersion(p Protocol, c PublishProtocolVersion) ([]Event
 		return nil, Errorf(CodeForbiddenTransition, "protocol %s is retired; draft a new protocol instead of publishing to it", p.ID)
 	}
 	hash := ProtocolContentHash(c.Steps, c.Eligibility)
-	if n := len(p.Versions); n > 0 && p.Versions[n-1].ContentHash == hash {
-		return nil, Errorf(CodeAlreadyExists, "protocol %s version %d already has exactly this content", p.ID, n).
-			WithDetail("version", n).WithDetail("contentHash", hash)
-	}
+	// Content withdrawn for safety never returns under a new number; going back to an
+	// earlier published content (a rollback) is allowed, repeating the latest is not.
 	for _, v := range p.Versions {
 		if v.Status == VersionStatusWithdrawn && v.ContentHash == hash {
 			return nil, Errorf(CodeForbiddenTransition, "this content is that of version %d, withdrawn for safety (reason: %s); it cannot be published again",
 				v.Number, v.WithdrawnReason).WithDetail("version", v.Number).WithDetail("contentHash", hash)
 		}
+	}
+	if n := len(p.Versions); n > 0 && p.Versions[n-1].ContentHash == hash {
+		return nil, Errorf(CodeAlreadyExists, "protocol %s version %d already has exactly this content; change the steps or eligibility to publish a new version", p.ID, n).
+			WithDetail("version", n).WithDetail("contentHash", hash)
 	}
 	return []Event{ProtocolVersionPublished{ProtocolID: p.ID, AllianceID: p.AllianceID, Version: len(p.Versions) + 1,
 		Steps: slices.Clone(c.Steps), Eligibility: c.Eligibility, ContentHash: hash, ChangeNote: c.ChangeNote,
