@@ -353,11 +353,11 @@ func decideDeclareDeviation(a Adoption, c DeclareAdoptionDeviation) ([]Event, er
 // be an active member: valid input, the hospital acting for itself, a protocol of this
 // alliance, and active membership.
 func requireMemberAction(al Alliance, p Protocol, hospitalID string, by Actor, at time.Time) error {
+	if !p.Exists() {
+		return Errorf(CodeNotFound, "the protocol does not exist; check the protocol id")
+	}
 	if err := requireOwnAdoption(p.ID, hospitalID, by, at); err != nil {
 		return err
-	}
-	if !p.Exists() {
-		return Errorf(CodeNotFound, "protocol %s does not exist", p.ID)
 	}
 	if !al.Exists() {
 		return Errorf(CodeNotFound, "alliance %s of protocol %s does not exist", p.AllianceID, p.ID)

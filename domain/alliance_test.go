@@ -221,6 +221,13 @@ func TestAllianceMembership(t *testing.T) {
 		if got := a.ActiveMembers(); len(got) != 0 {
 			t.Errorf("ActiveMembers() = %+v, want none", got)
 		}
+		if got := w.alliance().ActiveMembers(); len(got) != 2 || got[0].HospitalID != id(2) || got[1].HospitalID != id(3) {
+			t.Errorf("ActiveMembers() = %+v, want 浦南医院 and 嘉定区中心医院 in admission order", got)
+		}
+		unchanged := a.Evolve(domain.AllianceMemberSuspended{AllianceID: w.allianceID, HospitalID: id(4), Reason: "x", SuspendedAt: at})
+		if len(unchanged.Members) != 2 {
+			t.Errorf("suspending a hospital never admitted added a member: %+v", unchanged.Members)
+		}
 	})
 
 	for _, tc := range []struct {

@@ -237,6 +237,9 @@ func TestProtocolContentHash(t *testing.T) {
 			t.Errorf("changing the %s left the content hash unchanged", name)
 		}
 	}
+	if none, empty := domain.ProtocolContentHash(nil, "e"), domain.ProtocolContentHash([]domain.ProtocolStep{}, "e"); none != empty {
+		t.Errorf("nil and empty steps hash differently: %s and %s", none, empty)
+	}
 	if again := domain.ProtocolContentHash(rchopSteps(), rchopEligibility); again != base {
 		t.Errorf("the content hash of the same content differs: %s and %s", base, again)
 	}
