@@ -1,0 +1,4 @@
+package httpapi
+
+// Queries is the read side the server needs (the projections package's queries).
+type Queries interface{}

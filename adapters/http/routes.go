@@ -1,0 +1,135 @@
+package httpapi
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+	"github.com/medalliance/allianced/adapters/app"
+	"github.com/medalliance/allianced/domain"
+)
+
+var (
+	anyone      = []string(nil)
+	adminOnly   = []string{RoleAdmin}
+	leadOnly    = []string{RoleLead}
+	memberOnly  = []string{RoleMember}
+	leadMember  = []string{RoleLead, RoleMember}
+	memberLead  = []string{RoleMember, RoleLead}
+	staffOrAdmn = []string{RoleAdmin, RoleLead, RoleMember}
+)
+
+// table lists every route. Register and document from here only: the OpenAPI document
+// is built from this table and a test checks it against echo's routes.
+func (s *Server) table() []route {
+	idParam := func(name string) func(echo.Context) string {
+		return func(c echo.Context) string { return c.Param(name) }
+	}
+	pid := idParam("id")
+	r := []route{
+		{method: http.MethodGet, path: "/healthz", op: "healthz", summary: "Liveness: the process serves HTTP.", public: true, kind: respJSON, h: s.healthz},
+		{method: http.MethodGet, path: "/readyz", op: "readyz", summary: "Readiness: the event store answers and the projections are within the lag threshold.", public: true, kind: respJSON, h: s.readyz},
+		{method: http.MethodGet, path: "/metrics", op: "metrics", summary: "Prometheus metrics (text exposition format).", public: true, kind: respText, h: s.metricsHandler},
+		{method: http.MethodGet, path: "/openapi.json", op: "openapi", summary: "This API's OpenAPI 3 document.", public: true, kind: respJSON, h: s.openapi},
+
+		// Hospitals.
+		{method: http.MethodPost, path: "/v1/hospitals", op: "registerHospital", summary: "Register a hospital in the directory (admin).",
+			roles: adminOnly, body: app.RegisterHospitalInput{}, h: command(s, adminOnly, true, nil, s.deps.App.RegisterHospital)},
+		{method: http.MethodPost, path: "/v1/hospitals/:id/departments", op: "addDepartment", summary: "Open a department in a hospital (admin, or the hospital itself).",
+			roles: staffOrAdmn, body: app.AddDepartmentInput{}, h: command(s, staffOrAdmn, false, func(c echo.Context, in *app.AddDepartmentInput) error {
+				in.HospitalID = pid(c)
+				return ownHospitalUnlessAdmin(c, in.HospitalID)
+			}, s.deps.App.AddDepartment)},
+
+		// Alliances and members.
+		{method: http.MethodPost, path: "/v1/alliances", op: "foundAlliance", summary: "Found an alliance led by the caller's department.",
+			roles: leadOnly, body: app.FoundAllianceInput{}, h: command(s, leadOnly, true, nil, s.deps.App.FoundAlliance)},
+		{method: http.MethodPost, path: "/v1/alliances/:id/members", op: "admitMember", summary: "Admit a registered hospital as a member (lead department).",
+			roles: leadOnly, body: app.AdmitMemberInput{}, h: command(s, leadOnly, false, func(c echo.Context, in *app.AdmitMemberInput) error {
+				in.AllianceID = pid(c)
+				return nil
+			}, s.deps.App.AdmitMember)},
+		s.memberStatusRoute("suspend", "suspendMember", "Suspend an active member (lead department).", leadOnly, s.deps.App.SuspendMember),
+		s.memberStatusRoute("reinstate", "reinstateMember", "Reinstate a suspended member (lead department).", leadOnly, s.deps.App.ReinstateMember),
+		s.memberStatusRoute("withdraw", "withdrawMember", "End a membership (the lead department, or the member itself).", leadMember, s.deps.App.WithdrawMember),
+
+		// Protocols.
+		{method: http.MethodPost, path: "/v1/alliances/:id/protocols", op: "draftProtocol", summary: "Draft a protocol in an alliance (lead department).",
+			roles: leadOnly, body: app.DraftProtocolInput{}, h: command(s, leadOnly, true, func(c echo.Context, in *app.DraftProtocolInput) error {
+				in.AllianceID = pid(c)
+				return nil
+			}, s.deps.App.DraftProtocol)},
+		{method: http.MethodPost, path: "/v1/protocols/:id/versions", op: "publishProtocolVersion", summary: "Publish the protocol's next version (lead department).",
+			roles: leadOnly, body: app.PublishVersionInput{}, h: command(s, leadOnly, false, func(c echo.Context, in *app.PublishVersionInput) error {
+				in.ProtocolID = pid(c)
+				return nil
+			}, s.deps.App.PublishProtocolVersion)},
+		{method: http.MethodPost, path: "/v1/protocols/:id/versions/:v/withdraw", op: "withdrawProtocolVersion", summary: "Withdraw a published version for safety; every plan on it is flagged (lead department).",
+			roles: leadOnly, body: app.WithdrawVersionInput{}, h: command(s, leadOnly, false, func(c echo.Context, in *app.WithdrawVersionInput) error {
+				in.ProtocolID = pid(c)
+				v, err := strconv.Atoi(c.Param("v"))
+				if err != nil || v < 1 {
+					return domain.Errorf(domain.CodeInvalidInput, "the version in the path must be a positive number")
+				}
+				in.Version = v
+				return nil
+			}, s.deps.App.WithdrawProtocolVersion)},
+		{method: http.MethodPost, path: "/v1/protocols/:id/retire", op: "retireProtocol", summary: "Retire a protocol: no new versions, plans or adoptions (lead department).",
+			roles: leadOnly, body: app.RetireProtocolInput{}, h: command(s, leadOnly, false, func(c echo.Context, in *app.RetireProtocolInput) error {
+				in.ProtocolID = pid(c)
+				return nil
+			}, s.deps.App.RetireProtocol)},
+
+		// Adoptions (the adopting member acts for itself).
+		{method: http.MethodPost, path: "/v1/protocols/:id/adoptions", op: "adoptProtocol", summary: "Adopt a published protocol version (member hospital).",
+			roles: memberOnly, body: app.AdoptionInput{}, h: command(s, memberOnly, true, func(c echo.Context, in *app.AdoptionInput) error {
+				in.ProtocolID = pid(c)
+				return nil
+			}, s.deps.App.AdoptProtocol)},
+		{method: http.MethodPost, path: "/v1/protocols/:id/adoptions/:hid/upgrade", op: "upgradeAdoption", summary: "Move an adoption to a newer published version (the member).",
+			roles: memberOnly, body: app.AdoptionInput{}, h: command(s, memberOnly, false, func(c echo.Context, in *app.AdoptionInput) error {
+				in.ProtocolID, in.HospitalID = pid(c), c.Param("hid")
+				return ownHospital(c, in.HospitalID)
+			}, s.deps.App.UpgradeAdoption)},
+		{method: http.MethodPost, path: "/v1/protocols/:id/adoptions/:hid/deviations", op: "declareAdoptionDeviation", summary: "Declare a local deviation from a step (the member).",
+			roles: memberOnly, body: app.AdoptionDeviationInput{}, h: command(s, memberOnly, false, func(c echo.Context, in *app.AdoptionDeviationInput) error {
+				in.ProtocolID, in.HospitalID = pid(c), c.Param("hid")
+				return ownHospital(c, in.HospitalID)
+			}, s.deps.App.DeclareAdoptionDeviation)},
+		{method: http.MethodPost, path: "/v1/protocols/:id/adoptions/:hid/deviations/revoke", op: "revokeAdoptionDeviation", summary: "Revoke a declared local deviation (the member).",
+			roles: memberOnly, body: app.AdoptionDeviationInput{}, h: command(s, memberOnly, false, func(c echo.Context, in *app.AdoptionDeviationInput) error {
+				in.ProtocolID, in.HospitalID = pid(c), c.Param("hid")
+				return ownHospital(c, in.HospitalID)
+			}, s.deps.App.RevokeAdoptionDeviation)},
+		{method: http.MethodPost, path: "/v1/protocols/:id/adoptions/:hid/withdraw", op: "withdrawAdoption", summary: "Stop following a protocol (the member).",
+			roles: memberOnly, body: app.WithdrawAdoptionInput{}, h: command(s, memberOnly, false, func(c echo.Context, in *app.WithdrawAdoptionInput) error {
+				in.ProtocolID, in.HospitalID = pid(c), c.Param("hid")
+				return ownHospital(c, in.HospitalID)
+			}, s.deps.App.WithdrawAdoption)},
+	}
+	r = append(r, s.auditRoutes()...)
+	return r
+}
+
+func (s *Server) memberStatusRoute(action, op, summary string, roles []string, run useCase[app.MemberStatusInput]) route {
+	return route{method: http.MethodPost, path: "/v1/alliances/:id/members/:hid/" + action, op: op, summary: summary,
+		roles: roles, body: app.MemberStatusInput{}, h: command(s, roles, false, func(c echo.Context, in *app.MemberStatusInput) error {
+			in.AllianceID, in.HospitalID = c.Param("id"), c.Param("hid")
+			return nil
+		}, run)}
+}
+
+// ownHospital rejects early a command for another hospital than the caller's.
+func ownHospital(c echo.Context, hospitalID string) error {
+	if p := principal(c); p == nil || p.HospitalID != hospitalID {
+		return domain.Errorf(domain.CodeForbidden, "a hospital acts only for itself")
+	}
+	return nil
+}
+
+func ownHospitalUnlessAdmin(c echo.Context, hospitalID string) error {
+	if p := principal(c); p != nil && p.Has(RoleAdmin) {
+		return nil
+	}
+	return ownHospital(c, hospitalID)
+}
