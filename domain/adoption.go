@@ -336,6 +336,10 @@ func decideDeclareDeviation(a Adoption, c DeclareAdoptionDeviation) ([]Event, er
 	if d.Kind != DeviationStepOmitted && step.Drug == "" {
 		return nil, Errorf(CodeInvalidInput, "step %q gives no drug, so a %s deviation does not apply; only step_omitted does", d.StepID, d.Kind)
 	}
+	if same := sameAsStep(step, d); same != "" {
+		return nil, Errorf(CodeInvalidInput, "step %q already gives %s %q; a %s deviation must name something different",
+			d.StepID, same, d.Substitute, d.Kind)
+	}
 	for _, old := range a.DeviationsFor(d.StepID) {
 		if old.Kind == d.Kind {
 			return nil, Errorf(CodeAlreadyExists, "a %s deviation for step %q is already declared; revoke it first to change it", d.Kind, d.StepID)
@@ -416,6 +420,20 @@ func validateDeviation(d LocalDeviation) error {
 		return required("substitute (the local drug)", d.Substitute, maxDrug)
 	}
 	return nil
+}
+
+// sameAsStep names the step's field when a deviation's substitute merely repeats it (a
+// "substitution" by the same drug, dose or route is no deviation), and is "" otherwise.
+func sameAsStep(step ProtocolStep, d LocalDeviation) string {
+	switch {
+	case d.Kind == DeviationDrugSubstitution && d.Substitute == step.Drug:
+		return "drug"
+	case d.Kind == DeviationDoseAdjusted && d.Substitute == step.Dose:
+		return "dose"
+	case d.Kind == DeviationRouteChanged && d.Substitute == step.Route:
+		return "route"
+	}
+	return ""
 }
 
 func validateDeviationKind(kind string) error {

@@ -152,6 +152,15 @@ func TestDecideAdoption(t *testing.T) {
 		{name: "declare an omitted step with a substitute", given: []domain.Event{adopted}, when: withDeviation(func(d *domain.LocalDeviation) {
 			d.Kind = domain.DeviationStepOmitted
 		}), wantCode: domain.CodeInvalidInput},
+		{name: "declare a substitution by the same drug", given: []domain.Event{adopted}, when: withDeviation(func(d *domain.LocalDeviation) {
+			d.Substitute = "利妥昔单抗 rituximab"
+		}), wantCode: domain.CodeInvalidInput},
+		{name: "declare a dose adjustment to the same dose", given: []domain.Event{adopted}, when: withDeviation(func(d *domain.LocalDeviation) {
+			d.Kind, d.Substitute = domain.DeviationDoseAdjusted, "375 mg/m2"
+		}), wantCode: domain.CodeInvalidInput},
+		{name: "declare a route change to the same route", given: []domain.Event{adopted}, when: withDeviation(func(d *domain.LocalDeviation) {
+			d.Kind, d.Substitute = domain.DeviationRouteChanged, domain.RouteIV
+		}), wantCode: domain.CodeInvalidInput},
 		{name: "declare the same deviation twice", given: []domain.Event{adopted, declared}, when: declare, wantCode: domain.CodeAlreadyExists},
 		{name: "declare a change to an omitted step", given: []domain.Event{adopted, omitRituximab}, when: declare, wantCode: domain.CodeForbiddenTransition},
 		{name: "omit a step already changed", given: []domain.Event{adopted, declared}, when: withDeclare(func(c *domain.DeclareAdoptionDeviation) {
