@@ -50,9 +50,9 @@ const (
 	maxDeadlineAllowance = 30 * 24 * time.Hour
 )
 
-// patientRefPattern is the shape of a pseudonymous patient reference: a fixed prefix
+// consultPatientRefPattern is the shape of a pseudonymous patient reference: a fixed prefix
 // and lowercase base-36 characters, so a name, ID-card or phone number cannot pass.
-var patientRefPattern = regexp.MustCompile(`^pr_[0-9a-z]{26,64}$`)
+var consultPatientRefPattern = regexp.MustCompile(`^pr_[0-9a-z]{26,64}$`)
 
 // mediaTypePattern accepts a bare media type such as application/pdf or image/dicom+jpeg.
 var mediaTypePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9.+-]*/[a-z0-9][a-z0-9.+-]*$`)
@@ -503,7 +503,7 @@ func decideRequestConsult(s Consult, c RequestConsult) ([]Event, error) {
 		required("question", c.Question, maxQuestion),
 		validateAttachments(c.Attachments),
 		validateConsentRef(c.ConsentRef),
-		validatePatientRef(c.PatientRef),
+		validateConsultPatientRef(c.PatientRef),
 		validateInstant("requestedAt", c.RequestedAt),
 		c.Policy.Validate(),
 	); err != nil {
@@ -633,10 +633,10 @@ func validateConsentRef(ref string) error {
 	return nil
 }
 
-// validatePatientRef accepts only the pseudonymous form, so a patient's name or ID-card
+// validateConsultPatientRef accepts only the pseudonymous form, so a patient's name or ID-card
 // number can never be stored by mistake; the value is not echoed in the message.
-func validatePatientRef(ref string) error {
-	if !patientRefPattern.MatchString(ref) {
+func validateConsultPatientRef(ref string) error {
+	if !consultPatientRefPattern.MatchString(ref) {
 		return Errorf(CodeInvalidInput, "patientRef must be a pseudonymous reference matching ^pr_[0-9a-z]{26,64}$ (never the patient's name or ID number)")
 	}
 	return nil
