@@ -24,6 +24,8 @@ type Config struct {
 	NewID func() string
 	// Pseudonymizer turns medical record numbers into PatientRefs.
 	Pseudonymizer *Pseudonymizer
+	// ConsultPolicy gives consult deadlines per urgency (default domain.DefaultDeadlinePolicy).
+	ConsultPolicy domain.DeadlinePolicy
 }
 
 // App runs the use cases. It is safe for concurrent use.
@@ -33,11 +35,15 @@ type App struct {
 	now    func() time.Time
 	newID  func() string
 	pseudo *Pseudonymizer
+	policy domain.DeadlinePolicy
 }
 
 // New returns the use cases over cfg.Store.
 func New(cfg Config) *App {
-	a := &App{store: cfg.Store, cmds: eventstore.NewCommands(cfg.Store), now: cfg.Now, newID: cfg.NewID, pseudo: cfg.Pseudonymizer}
+	a := &App{store: cfg.Store, cmds: eventstore.NewCommands(cfg.Store), now: cfg.Now, newID: cfg.NewID, pseudo: cfg.Pseudonymizer, policy: cfg.ConsultPolicy}
+	if a.policy == (domain.DeadlinePolicy{}) {
+		a.policy = domain.DefaultDeadlinePolicy()
+	}
 	if a.now == nil {
 		a.now = time.Now
 	}
@@ -142,3 +148,9 @@ func firstErr(errs ...error) error {
 	}
 	return nil
 }
+
+// timeT shortens the signatures of command builders.
+type timeT = time.Time
+
+// compensationTimeout bounds a compensating step run after its request failed.
+const compensationTimeout = 10 * time.Second
