@@ -292,7 +292,10 @@ type InitiatePlan struct {
 
 // HandOverPlan hands the patient down to a member hospital (下转). Alliance is the
 // plan's alliance and Adoption the receiving hospital's adoption of the plan's protocol,
-// both loaded by the caller.
+// both loaded by the caller. Only the lead department hands over, only while the lead
+// holds the plan (one hospital is responsible at a time: a member hands the patient back
+// by escalating), never while the plan is flagged, and only to an active member that has
+// adopted exactly the plan's protocol version.
 type HandOverPlan struct {
 	PlanID       string
 	ToHospitalID string
@@ -303,7 +306,10 @@ type HandOverPlan struct {
 }
 
 // CompletePlanStep records that the responsible hospital carried out one step, with
-// the dose actually administered and notes when they matter.
+// the dose actually administered and notes when they matter. Any department of the
+// responsible hospital may record (the day ward, the pharmacy); the event names the
+// department and user. Refused while the plan is flagged: no further dose is given
+// under a version withdrawn for safety until the lead has revised the plan.
 type CompletePlanStep struct {
 	PlanID           string
 	StepID           string
@@ -314,6 +320,7 @@ type CompletePlanStep struct {
 }
 
 // SkipPlanStep records that the responsible hospital did not carry out one step, and why.
+// It is allowed while the plan is flagged: not giving a step is always safe to record.
 type SkipPlanStep struct {
 	PlanID string
 	StepID string
@@ -324,7 +331,10 @@ type SkipPlanStep struct {
 
 // RevisePlan changes the plan's pending steps and, when Version names a newer version
 // than the plan's, moves the plan onto it (Protocol must then be the plan's protocol, so
-// the version can be checked as published). Version 0 keeps the current version.
+// the version can be checked as published). Version 0 keeps the current version. Only
+// the lead department revises, also while a member holds the plan. A revision that
+// stays on a withdrawn version (e.g. to cancel the unsafe step at once) is allowed but
+// leaves the flag; only moving onto a newer published version clears it.
 type RevisePlan struct {
 	PlanID   string
 	Reason   string
@@ -335,8 +345,10 @@ type RevisePlan struct {
 	At       time.Time
 }
 
-// ReportPlanDeviation records a departure from the plan by the responsible hospital.
-// StepID is optional: a deviation may concern the plan as a whole.
+// ReportPlanDeviation records a departure from the plan by the responsible hospital
+// (a member, or the lead while it holds the plan). StepID is optional: a deviation may
+// concern the plan as a whole. DeviationID is a ULID chosen by the caller, so a retry
+// is recognised (already_exists) instead of reporting twice.
 type ReportPlanDeviation struct {
 	PlanID      string
 	DeviationID string
@@ -357,7 +369,9 @@ type AcknowledgePlanDeviation struct {
 }
 
 // EscalatePlan sends the patient back to the lead (上转); Urgent asks for the green
-// channel (绿色通道).
+// channel (绿色通道). Only the responsible member escalates. It needs no membership
+// fact and works on a flagged plan: sending a patient back must never be blocked, even
+// if the member was suspended after the handover.
 type EscalatePlan struct {
 	PlanID string
 	Reason string
@@ -366,7 +380,11 @@ type EscalatePlan struct {
 	At     time.Time
 }
 
-// CompletePlan closes a plan whose every step is completed, skipped or cancelled.
+// CompletePlan closes a plan whose every step is completed, skipped or cancelled and
+// whose every reported deviation the lead has acknowledged. Only the lead department
+// completes, whoever holds the plan: completion is the lead's clinical judgement that the
+// course is over, and the acknowledgement rule makes sure it reviewed every deviation.
+// A plan with steps still pending is discontinued, not completed.
 type CompletePlan struct {
 	PlanID string
 	By     Actor
