@@ -99,7 +99,8 @@ func TestEveryEventRoundTrips(t *testing.T) {
 
 func TestEveryAggregateHasEvents(t *testing.T) {
 	cat := domain.EventCatalogue()
-	for _, agg := range []string{domain.HospitalAggregate} {
+	for _, agg := range []string{domain.HospitalAggregate, domain.AllianceAggregate, domain.ProtocolAggregate,
+		domain.AdoptionAggregate, domain.PlanAggregate, domain.DispatchAggregate, domain.ExpertAggregate, domain.ConsultAggregate} {
 		if len(cat[agg]) == 0 {
 			t.Errorf("aggregate %q registers no events", agg)
 		}
