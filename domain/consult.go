@@ -515,11 +515,19 @@ func decideRequestConsult(s Consult, c RequestConsult) ([]Event, error) {
 	if err := c.Alliance.RequireActiveMember(c.By.HospitalID); err != nil {
 		return nil, err
 	}
-	if !c.Requester.Exists() || c.Requester.ID != c.By.HospitalID {
-		return nil, Errorf(CodeNotFound, "requesting hospital %s is not in the hospital directory", truncate(c.By.HospitalID, 40))
+	// Requester and Lead are loaded by the caller; a missing entry is a directory gap, a
+	// different hospital is a wiring mistake that would record the wrong regions.
+	if !c.Requester.Exists() {
+		return nil, Errorf(CodeNotFound, "requesting hospital %s is not in the hospital directory; register it first", c.By.HospitalID)
 	}
-	if !c.Lead.Exists() || c.Lead.ID != c.Alliance.LeadHospitalID {
+	if c.Requester.ID != c.By.HospitalID {
+		return nil, Errorf(CodeInvalidInput, "the requester's directory entry is hospital %s but hospital %s is acting", c.Requester.ID, c.By.HospitalID)
+	}
+	if !c.Lead.Exists() {
 		return nil, Errorf(CodeNotFound, "lead hospital %s of alliance %s is not in the hospital directory", c.Alliance.LeadHospitalID, c.Alliance.ID)
+	}
+	if c.Lead.ID != c.Alliance.LeadHospitalID {
+		return nil, Errorf(CodeInvalidInput, "the lead's directory entry is hospital %s but alliance %s is led by hospital %s", c.Lead.ID, c.Alliance.ID, c.Alliance.LeadHospitalID)
 	}
 	allowance, err := c.Policy.For(c.Urgency)
 	if err != nil {
@@ -586,7 +594,8 @@ func validateAttachments(as []Attachment) error {
 	}
 	seen := map[string]bool{}
 	for i, a := range as {
-		if err := firstErr(required("attachment name", a.Name, maxAttachmentName), required("attachment mediaType", a.MediaType, maxMediaType)); err != nil {
+		if err := firstErr(required(fmt.Sprintf("attachment %d name", i+1), a.Name, maxAttachmentName),
+			required(fmt.Sprintf("attachment %d mediaType", i+1), a.MediaType, maxMediaType)); err != nil {
 			return err
 		}
 		if !mediaTypePattern.MatchString(a.MediaType) {

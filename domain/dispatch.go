@@ -89,8 +89,8 @@ func validateWindow(w Window, max time.Duration, kind string) error {
 			w.End.UTC().Format(time.RFC3339), w.Start.UTC().Format(time.RFC3339))
 	}
 	if w.Duration() > max {
-		return Errorf(CodeInvalidInput, "a %s window may last at most %d days; %s lasts %.1f days",
-			kind, int(max/(24*time.Hour)), w, w.Duration().Hours()/24).
+		return Errorf(CodeInvalidInput, "a %s window may last at most %d days; %s lasts %s",
+			kind, int(max/(24*time.Hour)), w, w.Duration()).
 			WithDetail("maxDays", int(max/(24*time.Hour)))
 	}
 	return nil
@@ -520,7 +520,7 @@ func (d Dispatch) requireLead(by Actor, what string) error {
 // requireParty accepts the lead department or any department of the requesting hospital.
 func (d Dispatch) requireParty(by Actor, what string) error {
 	if !d.isLead(by) && (by.HospitalID == "" || by.HospitalID != d.RequestingHospitalID) {
-		return Errorf(CodeForbidden, "only the requesting hospital %s or the lead department (hospital %s, department %s) may %s %s",
+		return Errorf(CodeForbidden, "only the requesting hospital %s or the lead department (hospital %s, department %s) may %s (dispatch %s)",
 			d.RequestingHospitalID, d.LeadHospitalID, d.LeadDepartmentID, what, d.ID)
 	}
 	return nil
