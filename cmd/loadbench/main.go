@@ -1,0 +1,482 @@
+// Command loadbench drives the real allianced binary over loopback and prints the
+// figures the service is held to:
+//
+//   - reads: plan-view reads (JWT checked, access audited) by 64 concurrent clients
+//     against a real Redis, in alternating rounds with a bare echo handler doing one
+//     go-redis GET of a 512-byte value (the baseline of ../shared/bench); it prints
+//     req/s, p50 and p99 of both and the median ratio.
+//   - commands: recording plan steps across 1,000 plans handed over to a member, 64
+//     concurrent clients, embedded store (every append durable): commands/s and p99.
+//   - soak: resident size (VmRSS) of the server sampled over a mixed load after warm-up:
+//     start, end and maximum RSS and the drift.
+//
+// Run it from the module: go run ./cmd/loadbench [-reads] [-commands] [-soak 5m]. With
+// none of the three flags it runs all three (the soak for 60 s).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/redis/go-redis/v9"
+)
+
+// options are the command's flags.
+type options struct {
+	reads, commands bool
+	soak            time.Duration
+	bin             string
+	redisURL        string
+	clients         int
+	rounds          int
+	round           time.Duration
+	readPlans       int
+	plans           int
+	steps           int
+	commandsFor     time.Duration
+	keep            bool
+}
+
+func main() {
+	var o options
+	var serveBaseline, redisAddr string
+	flag.BoolVar(&o.reads, "reads", false, "run the plan-view read benchmark (needs a Redis)")
+	flag.BoolVar(&o.commands, "commands", false, "run the plan-step command benchmark (embedded store)")
+	flag.DurationVar(&o.soak, "soak", 60*time.Second, "run the memory soak for this long (0: skip)")
+	flag.StringVar(&o.bin, "bin", "", "allianced binary to drive (default: go build ./cmd/allianced)")
+	flag.StringVar(&o.redisURL, "redis", "redis://127.0.0.1:6379/0", "Redis for the read benchmark and the soak")
+	flag.IntVar(&o.clients, "c", 64, "concurrent clients of the read and command benchmarks")
+	flag.IntVar(&o.rounds, "rounds", 3, "alternating rounds of the read benchmark")
+	flag.DurationVar(&o.round, "round", 8*time.Second, "length of one read round (each side)")
+	flag.IntVar(&o.readPlans, "read-plans", 200, "plans the read benchmark reads")
+	flag.IntVar(&o.plans, "plans", 1000, "plans the command benchmark records steps on")
+	flag.IntVar(&o.steps, "steps", 120, "steps of the benchmark protocol (each plan takes this many step commands)")
+	flag.DurationVar(&o.commandsFor, "commands-for", 10*time.Second, "length of the command benchmark")
+	flag.BoolVar(&o.keep, "keep", false, "keep the data directories (printed) instead of deleting them")
+	flag.StringVar(&serveBaseline, "serve-baseline", "", "internal: serve the echo + go-redis baseline on this address")
+	flag.StringVar(&redisAddr, "redis-addr", "127.0.0.1:6379", "internal: Redis address of the baseline server")
+	flag.Parse()
+
+	if serveBaseline != "" {
+		if err := runBaseline(serveBaseline, redisAddr); err != nil {
+			fmt.Fprintln(os.Stderr, "baseline:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	set := map[string]bool{}
+	flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if !set["reads"] && !set["commands"] && !set["soak"] {
+		o.reads, o.commands = true, true
+	}
+	if !set["soak"] && (set["reads"] || set["commands"]) {
+		o.soak = 0
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, o); err != nil {
+		fmt.Fprintln(os.Stderr, "loadbench:", err)
+		os.Exit(1)
+	}
+}
+
+// runBaseline is ../shared/bench/cmd/baseline-http: GET /hello answers a small JSON
+// body; GET /redis does one go-redis GET of a 512-byte value and answers it as JSON.
+func runBaseline(addr, redisAddr string) error {
+	type body struct {
+		Value string `json:"value"`
+	}
+	const key = "baseline:value"
+	rdb := redis.NewClient(&redis.Options{Addr: redisAddr})
+	if err := rdb.Set(context.Background(), key, strings.Repeat("v", 512), 0).Err(); err != nil {
+		return fmt.Errorf("redis: %w", err)
+	}
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.GET("/hello", func(c echo.Context) error { return c.JSON(http.StatusOK, body{"hello"}) })
+	e.GET("/redis", func(c echo.Context) error {
+		v, err := rdb.Get(c.Request().Context(), key).Result()
+		if err != nil {
+			return err
+		}
+		return c.JSON(http.StatusOK, body{v})
+	})
+	go func() {
+		sig := make(chan os.Signal, 1)
+		signal.Notify(sig, syscall.SIGTERM, os.Interrupt)
+		<-sig
+		_ = e.Close()
+	}()
+	if err := e.Start(addr); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func run(ctx context.Context, o options) error {
+	tmp, err := os.MkdirTemp("", "loadbench-")
+	if err != nil {
+		return err
+	}
+	if o.keep {
+		fmt.Println("data directories kept under", tmp)
+	} else {
+		defer os.RemoveAll(tmp)
+	}
+	if o.bin == "" {
+		fmt.Println("building ./cmd/allianced ...")
+		if o.bin, err = buildBinary(tmp); err != nil {
+			return err
+		}
+	}
+	client := newClient()
+	var failed []string
+	if o.reads {
+		ok, err := benchReads(ctx, o, tmp, client)
+		if err != nil {
+			return fmt.Errorf("reads: %w", err)
+		}
+		if !ok {
+			failed = append(failed, "reads")
+		}
+	}
+	if o.commands {
+		ok, err := benchCommands(ctx, o, tmp, client)
+		if err != nil {
+			return fmt.Errorf("commands: %w", err)
+		}
+		if !ok {
+			failed = append(failed, "commands")
+		}
+	}
+	if o.soak > 0 {
+		if err := soak(ctx, o, tmp, client); err != nil {
+			return fmt.Errorf("soak: %w", err)
+		}
+	}
+	if len(failed) > 0 {
+		fmt.Printf("\nbars missed: %s\n", strings.Join(failed, ", "))
+	}
+	return nil
+}
+
+// mustDir makes a subdirectory of tmp.
+func mustDir(tmp, name string) (string, error) {
+	dir := tmp + "/" + name
+	return dir, os.MkdirAll(dir, 0o700)
+}
+
+// redisAddrOf returns host:port of a redis:// URL.
+func redisAddrOf(url string) (string, error) {
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		return "", err
+	}
+	return opt.Addr, nil
+}
+
+// deletePrefix removes every key under prefix from the Redis at url.
+func deletePrefix(url, prefix string) error {
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		return err
+	}
+	rdb := redis.NewClient(opt)
+	defer rdb.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	iter := rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+	var batch []string
+	for iter.Next(ctx) {
+		batch = append(batch, iter.Val())
+		if len(batch) == 500 {
+			if err := rdb.Del(ctx, batch...).Err(); err != nil {
+				return err
+			}
+			batch = batch[:0]
+		}
+	}
+	if err := iter.Err(); err != nil {
+		return err
+	}
+	if len(batch) > 0 {
+		return rdb.Del(ctx, batch...).Err()
+	}
+	return nil
+}
+
+func randomSuffix() string { return fmt.Sprintf("%08x", rand.Uint32()) }
+
+// benchReads compares plan-view reads with the baseline, alternating rounds.
+func benchReads(ctx context.Context, o options, tmp string, client *http.Client) (bool, error) {
+	fmt.Printf("\n== (a) plan-view reads: %d clients, %d rounds x %v per side, real Redis\n", o.clients, o.rounds, o.round)
+	addr, err := redisAddrOf(o.redisURL)
+	if err != nil {
+		return false, err
+	}
+	prefix := "loadbench-" + randomSuffix()
+	defer func() {
+		if err := deletePrefix(o.redisURL, prefix); err != nil {
+			fmt.Fprintf(os.Stderr, "clean Redis keys under %s: %v\n", prefix, err)
+		}
+	}()
+	dir, err := mustDir(tmp, "reads")
+	if err != nil {
+		return false, err
+	}
+	srv, err := startAllianced(o.bin, dir, "--redis", o.redisURL, "--redis-prefix", prefix)
+	if err != nil {
+		return false, err
+	}
+	defer srv.stop()
+	base, err := startBaseline(addr)
+	if err != nil {
+		return false, err
+	}
+	defer base.stop()
+	f, err := newFixture(ctx, api{client: client, base: srv.base}, o.bin, dir, 12)
+	if err != nil {
+		return false, fmt.Errorf("fixture: %w", err)
+	}
+	if err := f.addPlans(ctx, o.readPlans); err != nil {
+		return false, err
+	}
+	if err := f.waitViews(ctx); err != nil {
+		return false, err
+	}
+	plans := slices.Clone(f.plans)
+	baseAPI := api{client: client, base: base.base}
+	readBaseline := func(ctx context.Context, _, _ int) error {
+		return baseAPI.do(ctx, "", http.MethodGet, "/redis", nil, nil)
+	}
+	readPlan := func(ctx context.Context, w, i int) error {
+		return f.readPlan(ctx, plans[(w*7919+i)%len(plans)])
+	}
+	// Warm both up (connections, caches) before measuring.
+	drive(ctx, o.clients, time.Second, readBaseline)
+	drive(ctx, o.clients, time.Second, readPlan)
+	var ratios, rates []float64
+	var worstP99 time.Duration
+	var errs int64
+	for r := 1; r <= o.rounds; r++ {
+		b := drive(ctx, o.clients, o.round, readBaseline)
+		t := drive(ctx, o.clients, o.round, readPlan)
+		if ctx.Err() != nil {
+			return false, ctx.Err()
+		}
+		ratio := 0.0
+		if b.Rate() > 0 {
+			ratio = t.Rate() / b.Rate()
+		}
+		ratios, rates = append(ratios, ratio), append(rates, t.Rate())
+		worstP99 = max(worstP99, t.Pct(99))
+		errs += t.Errors
+		fmt.Printf("round %d  baseline echo+redis GET: %s\n", r, b)
+		fmt.Printf("round %d  GET /v1/plans/{id}:       %s  ratio %.3f\n", r, t, ratio)
+	}
+	medRatio, medRate := median(ratios), median(rates)
+	fmt.Printf("median: plan reads %.0f req/s, ratio to baseline %.3f, worst p99 %.2f ms\n", medRate, medRatio, ms(worstP99))
+	return all(bar("reads >= 12,000 req/s", medRate >= 12000),
+		bar("reads >= 75% of baseline", medRatio >= 0.75),
+		bar("read p99 < 10 ms", worstP99 < 10*time.Millisecond),
+		bar("no failed reads", errs == 0)), nil
+}
+
+// bar prints one bar's verdict.
+func bar(name string, ok bool) bool {
+	verdict := "PASS"
+	if !ok {
+		verdict = "MISS"
+	}
+	fmt.Printf("  [%s] %s\n", verdict, name)
+	return ok
+}
+
+// all reports whether every bar passed (each was printed already).
+func all(oks ...bool) bool { return !slices.Contains(oks, false) }
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+// benchCommands records plan steps across o.plans plans; each client walks its own
+// share of the plans so that no two clients write one plan's stream at once.
+func benchCommands(ctx context.Context, o options, tmp string, client *http.Client) (bool, error) {
+	fmt.Printf("\n== (b) commands: complete plan steps across %d plans, %d clients, %v, embedded store (fsync per append)\n",
+		o.plans, o.clients, o.commandsFor)
+	dir, err := mustDir(tmp, "commands")
+	if err != nil {
+		return false, err
+	}
+	srv, err := startAllianced(o.bin, dir)
+	if err != nil {
+		return false, err
+	}
+	defer srv.stop()
+	f, err := newFixture(ctx, api{client: client, base: srv.base}, o.bin, dir, o.steps)
+	if err != nil {
+		return false, fmt.Errorf("fixture: %w", err)
+	}
+	t0 := time.Now()
+	if err := f.addPlans(ctx, o.plans); err != nil {
+		return false, err
+	}
+	fmt.Printf("set up %d plans (initiate + hand over) in %.1fs\n", o.plans, time.Since(t0).Seconds())
+	shares := make([][]string, o.clients)
+	for i, p := range f.plans {
+		shares[i%o.clients] = append(shares[i%o.clients], p)
+	}
+	var exhausted atomic.Bool
+	s := drive(ctx, o.clients, o.commandsFor, func(ctx context.Context, w, i int) error {
+		mine := shares[w]
+		if len(mine) == 0 {
+			<-ctx.Done()
+			return ctx.Err()
+		}
+		step := i / len(mine)
+		if step >= len(f.steps) {
+			exhausted.Store(true)
+			<-ctx.Done()
+			return ctx.Err()
+		}
+		return f.completeStep(ctx, mine[i%len(mine)], f.steps[step])
+	})
+	if ctx.Err() != nil {
+		return false, ctx.Err()
+	}
+	fmt.Printf("complete step: %s\n", s)
+	if exhausted.Load() {
+		fmt.Println("  note: some clients ran out of steps before the end; raise -steps or lower -commands-for")
+	}
+	return all(bar("commands >= 6,000/s", s.Rate() >= 6000),
+		bar("command p99 < 25 ms", s.Pct(99) < 25*time.Millisecond),
+		bar("no failed commands", s.Errors == 0)), nil
+}
+
+// soak runs a mixed load (plan reads, step completions and new plans) and samples the
+// server's resident size once a second after a warm-up.
+func soak(ctx context.Context, o options, tmp string, client *http.Client) error {
+	dir, err := mustDir(tmp, "soak")
+	if err != nil {
+		return err
+	}
+	var extra []string
+	mode := "embedded store, in-process views"
+	prefix := "loadbench-soak-" + randomSuffix()
+	if addr, err := redisAddrOf(o.redisURL); err == nil && redisAnswers(addr) {
+		extra = []string{"--redis", o.redisURL, "--redis-prefix", prefix}
+		mode = "embedded store, views in Redis"
+		defer func() {
+			if err := deletePrefix(o.redisURL, prefix); err != nil {
+				fmt.Fprintf(os.Stderr, "clean Redis keys under %s: %v\n", prefix, err)
+			}
+		}()
+	}
+	warm := min(30*time.Second, max(5*time.Second, o.soak/10))
+	fmt.Printf("\n== (c) memory soak: %v after a %v warm-up, mixed load (24 readers, 8 writers), %s\n", o.soak, warm, mode)
+	srv, err := startAllianced(o.bin, dir, extra...)
+	if err != nil {
+		return err
+	}
+	defer srv.stop()
+	f, err := newFixture(ctx, api{client: client, base: srv.base}, o.bin, dir, 24)
+	if err != nil {
+		return fmt.Errorf("fixture: %w", err)
+	}
+	if err := f.addPlans(ctx, 100); err != nil {
+		return err
+	}
+	readers, writers := 24, 8
+	type cursor struct {
+		plan string
+		step int
+	}
+	cursors := make([]cursor, writers)
+	mixed := func(ctx context.Context, w, i int) error {
+		if w < readers {
+			f.planMu.Lock()
+			p := f.plans[rand.IntN(len(f.plans))]
+			f.planMu.Unlock()
+			return f.readPlan(ctx, p)
+		}
+		c := &cursors[w-readers]
+		if c.plan == "" || c.step >= len(f.steps) {
+			id, err := f.newPlan(ctx)
+			if err != nil {
+				return err
+			}
+			*c = cursor{plan: id}
+			return nil
+		}
+		err := f.completeStep(ctx, c.plan, f.steps[c.step])
+		c.step++
+		return err
+	}
+	total := warm + o.soak
+	type sample struct {
+		at  time.Duration
+		rss int64
+	}
+	var samples []sample
+	done := make(chan stats)
+	go func() { done <- drive(ctx, readers+writers, total, mixed) }()
+	start := time.Now()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	var result stats
+	for result.Elapsed == 0 {
+		select {
+		case result = <-done:
+		case <-tick.C:
+			if since := time.Since(start); since >= warm {
+				if kb, err := rssKB(srv.pid()); err == nil {
+					samples = append(samples, sample{since, kb})
+				}
+			}
+		}
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	fmt.Printf("mixed load: %s\n", result)
+	if len(samples) < 2 {
+		return fmt.Errorf("too few RSS samples (%d)", len(samples))
+	}
+	first, last := samples[0].rss, samples[len(samples)-1].rss
+	peak := first
+	for _, s := range samples {
+		peak = max(peak, s.rss)
+	}
+	drift := 100 * float64(last-first) / float64(first)
+	fmt.Printf("RSS after warm-up %.1f MiB, at end %.1f MiB, max %.1f MiB, drift %+.1f%% over %v (%d samples)\n",
+		mib(first), mib(last), mib(peak), drift, samples[len(samples)-1].at-samples[0].at, len(samples))
+	return nil
+}
+
+func mib(kb int64) float64 { return float64(kb) / 1024 }
+
+// redisAnswers reports whether a Redis answers PING at addr.
+func redisAnswers(addr string) bool {
+	rdb := redis.NewClient(&redis.Options{Addr: addr, DialTimeout: 500 * time.Millisecond})
+	defer rdb.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	return rdb.Ping(ctx).Err() == nil
+}
