@@ -106,6 +106,38 @@ func (s *Server) table() []route {
 				in.ProtocolID, in.HospitalID = pid(c), c.Param("hid")
 				return ownHospital(c, in.HospitalID)
 			}, s.deps.App.WithdrawAdoption)},
+
+		// Expert dispatches.
+		{method: http.MethodPost, path: "/v1/dispatches", op: "requestDispatch", summary: "Request an expert visit from the alliance's lead (member hospital).",
+			roles: memberOnly, body: app.RequestDispatchInput{}, h: command(s, memberOnly, true, nil, s.deps.App.RequestDispatch)},
+		{method: http.MethodPost, path: "/v1/dispatches/:id/assign", op: "assignExpert", summary: "Assign an expert: books the expert's schedule, then the dispatch (lead department).",
+			roles: leadOnly, body: app.AssignExpertInput{}, h: command(s, leadOnly, false, bindID(func(in *app.AssignExpertInput, id string) { in.DispatchID = id }), s.deps.App.AssignExpert)},
+		{method: http.MethodPost, path: "/v1/dispatches/:id/reassign", op: "reassignExpert", summary: "Replace the assigned expert before the visit (lead department).",
+			roles: leadOnly, body: app.AssignExpertInput{}, h: command(s, leadOnly, false, bindID(func(in *app.AssignExpertInput, id string) { in.DispatchID = id }), s.deps.App.ReassignExpert)},
+		{method: http.MethodPost, path: "/v1/dispatches/:id/check-in", op: "checkInExpert", summary: "Record the expert's arrival (lead department or requesting hospital).",
+			roles: leadMember, body: app.DispatchInput{}, h: command(s, leadMember, false, bindID(func(in *app.DispatchInput, id string) { in.DispatchID = id }), s.deps.App.CheckInExpert)},
+		{method: http.MethodPost, path: "/v1/dispatches/:id/report", op: "reportVisit", summary: "File a visit report (lead department).",
+			roles: leadOnly, body: app.ReportVisitInput{}, h: command(s, leadOnly, false, bindID(func(in *app.ReportVisitInput, id string) { in.DispatchID = id }), s.deps.App.ReportVisit)},
+		{method: http.MethodPost, path: "/v1/dispatches/:id/complete", op: "completeDispatch", summary: "Close a reported visit (lead department or requesting hospital).",
+			roles: leadMember, body: app.DispatchInput{}, h: command(s, leadMember, false, bindID(func(in *app.DispatchInput, id string) { in.DispatchID = id }), s.deps.App.CompleteDispatch)},
+		{method: http.MethodPost, path: "/v1/dispatches/:id/cancel", op: "cancelDispatch", summary: "Call a visit off; the expert's booking is released (lead department or requesting hospital).",
+			roles: memberLead, body: app.CancelDispatchInput{}, h: command(s, memberLead, false, bindID(func(in *app.CancelDispatchInput, id string) { in.DispatchID = id }), s.deps.App.CancelDispatch)},
+
+		// Remote consults.
+		{method: http.MethodPost, path: "/v1/consults", op: "requestConsult", summary: "Ask the lead's specialists for an opinion (member hospital); a medical record number is pseudonymized, never stored.",
+			roles: memberOnly, body: app.RequestConsultInput{}, h: command(s, memberOnly, true, nil, s.deps.App.RequestConsult)},
+		{method: http.MethodPost, path: "/v1/consults/:id/accept", op: "acceptConsult", summary: "Take a consult on (lead department).",
+			roles: leadOnly, body: app.AcceptConsultInput{}, h: command(s, leadOnly, false, bindID(func(in *app.AcceptConsultInput, id string) { in.ConsultID = id }), s.deps.App.AcceptConsult)},
+		{method: http.MethodPost, path: "/v1/consults/:id/decline", op: "declineConsult", summary: "Refuse a requested consult with a reason (lead department).",
+			roles: leadOnly, body: app.ConsultReasonInput{}, h: command(s, leadOnly, false, bindID(func(in *app.ConsultReasonInput, id string) { in.ConsultID = id }), s.deps.App.DeclineConsult)},
+		{method: http.MethodPost, path: "/v1/consults/:id/opinion", op: "giveOpinion", summary: "Give the specialists' opinion (lead department).",
+			roles: leadOnly, body: app.OpinionInput{}, h: command(s, leadOnly, false, bindID(func(in *app.OpinionInput, id string) { in.ConsultID = id }), s.deps.App.GiveOpinion)},
+		{method: http.MethodPost, path: "/v1/consults/:id/opinion/amend", op: "amendOpinion", summary: "Correct a given opinion with a reason (lead department).",
+			roles: leadOnly, body: app.OpinionInput{}, h: command(s, leadOnly, false, bindID(func(in *app.OpinionInput, id string) { in.ConsultID = id }), s.deps.App.AmendOpinion)},
+		{method: http.MethodPost, path: "/v1/consults/:id/close", op: "closeConsult", summary: "Close an answered consult (requesting hospital or lead department).",
+			roles: memberLead, body: app.CloseConsultInput{}, h: command(s, memberLead, false, bindID(func(in *app.CloseConsultInput, id string) { in.ConsultID = id }), s.deps.App.CloseConsult)},
+		{method: http.MethodPost, path: "/v1/consults/:id/cancel", op: "cancelConsult", summary: "Withdraw a consult before an opinion (requesting hospital).",
+			roles: memberOnly, body: app.ConsultReasonInput{}, h: command(s, memberOnly, false, bindID(func(in *app.ConsultReasonInput, id string) { in.ConsultID = id }), s.deps.App.CancelConsult)},
 	}
 	r = append(r, s.auditRoutes()...)
 	return r
@@ -132,4 +164,12 @@ func ownHospitalUnlessAdmin(c echo.Context, hospitalID string) error {
 		return nil
 	}
 	return ownHospital(c, hospitalID)
+}
+
+// bindID copies the :id path parameter into the input with set.
+func bindID[In any](set func(in *In, id string)) func(echo.Context, *In) error {
+	return func(c echo.Context, in *In) error {
+		set(in, c.Param("id"))
+		return nil
+	}
 }
