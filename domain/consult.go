@@ -168,6 +168,9 @@ type Consult struct {
 	ClosedAt             time.Time
 	CancelReason         string
 	CancelledAt          time.Time
+	// UpdatedAt is the time of the latest event; a command dated before it is refused,
+	// so the record never says an opinion came before the acceptance.
+	UpdatedAt time.Time
 }
 
 // Exists reports whether the consult has been requested.
@@ -298,20 +301,22 @@ func (c Consult) Evolve(e Event) Consult {
 			RequesterRegionCode: e.RequesterRegionCode, LeadRegionCode: e.LeadRegionCode, CrossRegion: e.CrossRegion,
 			Specialty: e.Specialty, Urgency: e.Urgency, Question: e.Question, Attachments: slices.Clone(e.Attachments),
 			ConsentRef: e.ConsentRef, PatientRef: e.PatientRef, RequestedAt: e.RequestedAt, Deadline: e.Deadline,
-			Status: ConsultStatusRequested}
+			Status: ConsultStatusRequested, UpdatedAt: e.RequestedAt}
 	case ConsultAccepted:
 		c.Status, c.SpecialistID, c.SpecialistName, c.AcceptedAt = ConsultStatusAccepted, e.SpecialistID, e.SpecialistName, e.AcceptedAt
+		c.UpdatedAt = e.AcceptedAt
 	case ConsultDeclined:
-		c.Status, c.DeclineReason, c.DeclinedAt = ConsultStatusDeclined, e.Reason, e.DeclinedAt
+		c.Status, c.DeclineReason, c.DeclinedAt, c.UpdatedAt = ConsultStatusDeclined, e.Reason, e.DeclinedAt, e.DeclinedAt
 	case ConsultOpinionGiven:
-		c.Status, c.Opinion, c.OpinionGivenAt = ConsultStatusAnswered, cloneOpinion(e.Opinion), e.GivenAt
+		c.Status, c.Opinion, c.OpinionGivenAt, c.UpdatedAt = ConsultStatusAnswered, cloneOpinion(e.Opinion), e.GivenAt, e.GivenAt
 	case ConsultOpinionAmended:
 		c.Opinion = cloneOpinion(e.Opinion)
 		c.Amendments++
+		c.UpdatedAt = e.AmendedAt
 	case ConsultClosed:
-		c.Status, c.Outcome, c.ClosedAt = ConsultStatusClosed, e.Outcome, e.ClosedAt
+		c.Status, c.Outcome, c.ClosedAt, c.UpdatedAt = ConsultStatusClosed, e.Outcome, e.ClosedAt, e.ClosedAt
 	case ConsultCancelled:
-		c.Status, c.CancelReason, c.CancelledAt = ConsultStatusCancelled, e.Reason, e.CancelledAt
+		c.Status, c.CancelReason, c.CancelledAt, c.UpdatedAt = ConsultStatusCancelled, e.Reason, e.CancelledAt, e.CancelledAt
 	}
 	return c
 }
@@ -543,7 +548,7 @@ func decideRequestConsult(s Consult, c RequestConsult) ([]Event, error) {
 }
 
 // check runs the checks every follow-up command shares: a valid id naming this consult,
-// the command's time (not before the request), and a status from allowed.
+// the command's time (not before the latest event), and a status from allowed.
 func (s Consult) check(consultID string, at time.Time, what string, allowed ...string) error {
 	if err := ValidateID("consultId", consultID); err != nil {
 		return err
@@ -554,13 +559,13 @@ func (s Consult) check(consultID string, at time.Time, what string, allowed ...s
 	if err := validateInstant("at", at); err != nil {
 		return err
 	}
-	if at.Before(s.RequestedAt) {
-		return Errorf(CodeInvalidInput, "time %s is before the consult was requested (%s)",
-			at.UTC().Format(time.RFC3339), s.RequestedAt.UTC().Format(time.RFC3339))
-	}
 	if !slices.Contains(allowed, s.Status) {
 		return Errorf(CodeForbiddenTransition, "cannot %s consult %s: it is %s (allowed when %v)", what, s.ID, s.Status, allowed).
 			WithDetail("status", s.Status)
+	}
+	if at.Before(s.UpdatedAt) {
+		return Errorf(CodeInvalidInput, "time %s is before the consult's latest change (%s); times in a consult never run backwards",
+			at.UTC().Format(time.RFC3339), s.UpdatedAt.UTC().Format(time.RFC3339))
 	}
 	return nil
 }

@@ -214,6 +214,7 @@ func TestDecideConsult(t *testing.T) {
 			}()}},
 		{name: "opinion exactly at the deadline", given: accepted, when: gv(func(c *domain.GiveOpinion) { c.At = at(30 * time.Minute) }),
 			want: []domain.Event{func() domain.Event { e := w.opinionGiven; e.GivenAt = at(30 * time.Minute); return e }()}},
+		{name: "opinion dated before the acceptance", given: accepted, when: gv(func(c *domain.GiveOpinion) { c.At = at(2 * time.Minute) }), wantCode: domain.CodeInvalidInput},
 		{name: "opinion before accepting", given: requested, when: give, wantCode: domain.CodeForbiddenTransition},
 		{name: "second opinion", given: answered, when: give, wantCode: domain.CodeForbiddenTransition},
 		{name: "opinion on a cancelled consult", given: []domain.Event{w.requested, domain.ConsultCancelled{ConsultID: w.consultID, Reason: "r", CancelledAt: t0}},

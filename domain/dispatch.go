@@ -134,6 +134,10 @@ type Dispatch struct {
 	CompletedAt          time.Time
 	CancelReason         string
 	CancelledAt          time.Time
+	// UpdatedAt is the time of the latest event. A command dated before it is refused:
+	// within one dispatch, time never runs backwards (a report before the check-in, a
+	// completion before the report would make the record contradict itself).
+	UpdatedAt time.Time
 }
 
 // Exists reports whether the dispatch has been requested.
@@ -142,6 +146,14 @@ func (d Dispatch) Exists() bool { return d.ID != "" }
 // Open reports whether the dispatch can still change: neither completed nor cancelled.
 func (d Dispatch) Open() bool {
 	return d.Exists() && d.Status != DispatchStatusCompleted && d.Status != DispatchStatusCancelled
+}
+
+// HoldsBooking reports whether the dispatch, as it stands, needs expertID's booking:
+// the expert is assigned and the dispatch is not cancelled (a completed visit keeps its
+// booking). The service's reconciliation releases a live booking whose dispatch does not
+// hold it, see ExpertSchedule.
+func (d Dispatch) HoldsBooking(expertID string) bool {
+	return d.Exists() && expertID != "" && d.ExpertID == expertID && d.Status != DispatchStatusCancelled
 }
 
 // DispatchRequested records a member hospital's request for an expert visit.
@@ -253,23 +265,25 @@ func (d Dispatch) Evolve(e Event) Dispatch {
 		d = Dispatch{ID: e.DispatchID, AllianceID: e.AllianceID, RequestingHospitalID: e.RequestingHospitalID,
 			LeadHospitalID: e.LeadHospitalID, LeadDepartmentID: e.LeadDepartmentID, Kind: e.Kind,
 			Specialty: e.Specialty, Window: e.Window, Notes: e.Notes, RequestedAt: e.RequestedAt,
-			Status: DispatchStatusRequested}
+			Status: DispatchStatusRequested, UpdatedAt: e.RequestedAt}
 	case ExpertAssigned:
 		d.Status, d.ExpertID, d.ExpertName, d.AssignedAt = DispatchStatusAssigned, e.ExpertID, e.ExpertName, e.AssignedAt
+		d.UpdatedAt = e.AssignedAt
 	case ExpertReassigned:
-		d.ExpertID, d.ExpertName, d.AssignedAt = e.ExpertID, e.ExpertName, e.ReassignedAt
+		d.ExpertID, d.ExpertName, d.AssignedAt, d.UpdatedAt = e.ExpertID, e.ExpertName, e.ReassignedAt, e.ReassignedAt
 	case ExpertCheckedIn:
-		d.Status, d.CheckedInAt = DispatchStatusInProgress, e.CheckedInAt
+		d.Status, d.CheckedInAt, d.UpdatedAt = DispatchStatusInProgress, e.CheckedInAt, e.CheckedInAt
 	case DispatchVisitReported:
+		d.UpdatedAt = e.ReportedAt
 		d.Reports++
 		d.Totals.PatientsSeen += e.Report.PatientsSeen
 		d.Totals.ProceduresGuided += e.Report.ProceduresGuided
 		d.Totals.TeachingSessions += e.Report.TeachingSessions
 		d.Totals.Summary = e.Report.Summary
 	case DispatchCompleted:
-		d.Status, d.CompletedAt = DispatchStatusCompleted, e.CompletedAt
+		d.Status, d.CompletedAt, d.UpdatedAt = DispatchStatusCompleted, e.CompletedAt, e.CompletedAt
 	case DispatchCancelled:
-		d.Status, d.CancelReason, d.CancelledAt = DispatchStatusCancelled, e.Reason, e.CancelledAt
+		d.Status, d.CancelReason, d.CancelledAt, d.UpdatedAt = DispatchStatusCancelled, e.Reason, e.CancelledAt, e.CancelledAt
 	}
 	return d
 }
@@ -483,7 +497,7 @@ func decideRequestDispatch(d Dispatch, c RequestDispatch) ([]Event, error) {
 }
 
 // check runs the checks every follow-up command shares: a valid id naming this
-// dispatch, the command's time (not before the request), and a status from allowed.
+// dispatch, the command's time (not before the latest event), and a status from allowed.
 func (d Dispatch) check(dispatchID string, at time.Time, what string, allowed ...string) error {
 	if err := ValidateID("dispatchId", dispatchID); err != nil {
 		return err
@@ -494,13 +508,13 @@ func (d Dispatch) check(dispatchID string, at time.Time, what string, allowed ..
 	if err := validateInstant("at", at); err != nil {
 		return err
 	}
-	if at.Before(d.RequestedAt) {
-		return Errorf(CodeInvalidInput, "time %s is before the dispatch was requested (%s)",
-			at.UTC().Format(time.RFC3339), d.RequestedAt.UTC().Format(time.RFC3339))
-	}
 	if !slices.Contains(allowed, d.Status) {
 		return Errorf(CodeForbiddenTransition, "cannot %s dispatch %s: it is %s (allowed when %v)", what, d.ID, d.Status, allowed).
 			WithDetail("status", d.Status)
+	}
+	if at.Before(d.UpdatedAt) {
+		return Errorf(CodeInvalidInput, "time %s is before the dispatch's latest change (%s); times in a dispatch never run backwards",
+			at.UTC().Format(time.RFC3339), d.UpdatedAt.UTC().Format(time.RFC3339))
 	}
 	return nil
 }

@@ -176,6 +176,7 @@ func TestDecideDispatch(t *testing.T) {
 		{name: "negative count", given: inProgress, when: rpt(func(c *domain.ReportVisit) { c.Report.PatientsSeen = -1 }), wantCode: domain.CodeInvalidInput},
 		{name: "implausible count", given: inProgress, when: rpt(func(c *domain.ReportVisit) { c.Report.TeachingSessions = 100001 }), wantCode: domain.CodeInvalidInput},
 		{name: "report without summary", given: inProgress, when: rpt(func(c *domain.ReportVisit) { c.Report.Summary = "" }), wantCode: domain.CodeInvalidInput},
+		{name: "report dated before the check-in", given: inProgress, when: rpt(func(c *domain.ReportVisit) { c.At = w.ws.Start.Add(-time.Minute) }), wantCode: domain.CodeInvalidInput},
 		{name: "report before check-in", given: assigned, when: report, wantCode: domain.CodeForbiddenTransition},
 		{name: "host hospital cannot report for the expert", given: inProgress, when: rpt(func(c *domain.ReportVisit) { c.By = w.jiading }), wantCode: domain.CodeForbidden},
 
@@ -255,6 +256,45 @@ func TestWindowOverlaps(t *testing.T) {
 			}
 			if got := tc.o.Overlaps(base); got != tc.want {
 				t.Errorf("%s.Overlaps(%s) = %v, want %v (overlap must be symmetric)", tc.o, base, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestDispatchHoldsBooking(t *testing.T) {
+	w := newRenjiWorld()
+	fold := func(es ...domain.Event) domain.Dispatch {
+		var d domain.Dispatch
+		for _, e := range es {
+			d = d.Evolve(e)
+		}
+		return d
+	}
+	reassigned := domain.ExpertReassigned{DispatchID: w.dispatchID, PreviousExpertID: w.expertID, ExpertID: w.expert2,
+		ExpertName: "吴副主任医师", Reason: "r", ReassignedAt: t0.Add(3 * time.Hour)}
+	cancelled := domain.DispatchCancelled{DispatchID: w.dispatchID, ExpertID: w.expertID, Reason: "r", ByLead: true, CancelledAt: t0.Add(time.Hour)}
+	tests := []struct {
+		name   string
+		d      domain.Dispatch
+		expert string
+		want   bool
+	}{
+		{"no dispatch", domain.Dispatch{}, w.expertID, false},
+		{"requested, never assigned (orphan of a crashed assignment)", fold(w.requested), w.expertID, false},
+		{"assigned to the expert", fold(w.requested, w.assigned), w.expertID, true},
+		{"assigned to another expert", fold(w.requested, w.assigned), w.expert2, false},
+		{"reassigned away from the expert", fold(w.requested, w.assigned, reassigned), w.expertID, false},
+		{"reassigned to the expert", fold(w.requested, w.assigned, reassigned), w.expert2, true},
+		{"in progress", fold(w.requested, w.assigned, w.checkedIn), w.expertID, true},
+		{"completed keeps the booking", fold(w.requested, w.assigned, w.checkedIn, w.reported,
+			domain.DispatchCompleted{DispatchID: w.dispatchID, ExpertID: w.expertID, CompletedAt: w.ws.End}), w.expertID, true},
+		{"cancelled", fold(w.requested, w.assigned, cancelled), w.expertID, false},
+		{"empty expert id", fold(w.requested), "", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.d.HoldsBooking(tc.expert); got != tc.want {
+				t.Errorf("HoldsBooking(%s) with status %q, expert %q = %v, want %v", tc.expert, tc.d.Status, tc.d.ExpertID, got, tc.want)
 			}
 		})
 	}

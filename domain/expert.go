@@ -47,6 +47,12 @@ type Booking struct {
 //  3. Cancel: after DispatchCancelled is stored with a non-empty ExpertID, release that
 //     expert's booking for the dispatch.
 //
+// A crash between the two appends of step 1 or 2 leaves a booking no dispatch holds
+// (the compensation never ran). Retrying the same assignment reuses it (BookExpert is
+// idempotent); otherwise the service's reconciliation releases every live booking for
+// which Dispatch.HoldsBooking(expertId) is false once the booking is older than a grace
+// period (its envelope's occurredAt), so an assignment in flight is never undone.
+//
 // Both BookExpert and ReleaseBooking are idempotent (booking the same dispatch for the
 // same window again, or releasing a booking that is not live, decides no events), so
 // the service may retry a step, or re-run a compensation after a crash, safely. A
