@@ -154,7 +154,7 @@ func TestIdempotentCreateConcurrent(t *testing.T) {
 	ctx := context.Background()
 	st := newMemStore()
 	a := app.New(app.Config{Store: st})
-	call := app.Call{Actor: domain.Actor{HospitalID: "h", UserID: "admin"}, IdempotencyKey: "register-once"}
+	call := app.Call{Actor: domain.Actor{HospitalID: ulid.Make().String(), UserID: "admin"}, IdempotencyKey: "register-once"}
 	in := app.RegisterHospitalInput{Name: "医院", RegionCode: "310101", Level: "tertiary"}
 	var wg sync.WaitGroup
 	ids := make([]string, 8)

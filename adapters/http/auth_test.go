@@ -113,7 +113,7 @@ func TestAuthorization(t *testing.T) {
 	auditorAndMember := f.token("u", w.m1, "haem", httpapi.RoleAuditor, httpapi.RoleMember)
 	tests := []struct {
 		name, method, path, token, body string
-		want                             int
+		want                            int
 	}{
 		{"auditor POST", "POST", "/v1/alliances", w.auditor, `{"name":"x","specialty":"y","kind":"specialist"}`, 403},
 		{"auditor POST hospital", "POST", "/v1/hospitals", w.auditor, `{}`, 403},
