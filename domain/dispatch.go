@@ -44,8 +44,9 @@ const (
 	// the evening before a morning clinic is normal); check-in after the window has ended
 	// is refused, the visit is then cancelled or requested again.
 	CheckInEarly = 12 * time.Hour
-	// maxVisitCount bounds each count in a visit report: far above any real visit (860
-	// patients in a whole year of a county programme), low enough to catch typing errors.
+	// maxVisitCount bounds each count in a visit report: far above any real report (a
+	// whole county programme in the seeds counted 860 patients in months), low enough to
+	// catch a mistyped figure.
 	maxVisitCount = 100000
 )
 

@@ -39,11 +39,13 @@ type Booking struct {
 //     (ExpertBooked, or schedule_overlap naming the clashing dispatch); then decide
 //     AssignExpert on dispatch-<id> (ExpertAssigned). If that second append fails for
 //     any reason (the dispatch was cancelled or assigned meanwhile, a conflict that
-//     retries could not resolve, the store is unavailable), compensate with
+//     retries could not resolve, the store is unavailable), compensate: reload the
+//     dispatch and, unless it holds the booking after all (Dispatch.HoldsBooking: a
+//     concurrent request assigned the same expert and reused this booking), decide
 //     ReleaseBooking{Reason: "assignment failed: ..."} on the expert's schedule.
 //  2. Reassign: book the new expert first, then ExpertReassigned on the dispatch; on
-//     failure release the new booking, on success release the previous expert's booking
-//     (ExpertReassigned.PreviousExpertID).
+//     failure release the new booking (same check as 1), on success release the
+//     previous expert's booking (ExpertReassigned.PreviousExpertID).
 //  3. Cancel: after DispatchCancelled is stored with a non-empty ExpertID, release that
 //     expert's booking for the dispatch.
 //
@@ -51,7 +53,10 @@ type Booking struct {
 // (the compensation never ran). Retrying the same assignment reuses it (BookExpert is
 // idempotent); otherwise the service's reconciliation releases every live booking for
 // which Dispatch.HoldsBooking(expertId) is false once the booking is older than a grace
-// period (its envelope's occurredAt), so an assignment in flight is never undone.
+// period (its envelope's occurredAt), so an assignment in flight is never undone. The
+// same reconciliation reports any assigned dispatch whose expert's schedule has no
+// live booking for it (only possible if a compensation raced a concurrent assignment
+// of the same dispatch) and books it again, or flags it to the lead on a clash.
 //
 // Both BookExpert and ReleaseBooking are idempotent (booking the same dispatch for the
 // same window again, or releasing a booking that is not live, decides no events), so
