@@ -80,7 +80,10 @@ type Outcome struct {
 	Version  uint64              `json:"version"`
 	Position eventstore.Position `json:"position"`
 	Replayed bool                `json:"-"`
-	Events   []domain.Event      `json:"-"`
+	// SubID names an entity the command created inside the aggregate (a plan
+	// deviation's id), empty otherwise.
+	SubID  string         `json:"subId,omitempty"`
+	Events []domain.Event `json:"-"`
 }
 
 func outcome(id string, r eventstore.Result) Outcome {

@@ -22,6 +22,8 @@ type CommandResponse struct {
 	ID       string `json:"id"`
 	Version  uint64 `json:"version"`
 	Position uint64 `json:"position"`
+	// DeviationID is the id of a reported plan deviation (deviation reports only).
+	DeviationID string `json:"deviationId,omitempty"`
 }
 
 // useCase is the shape of every app command method.
@@ -58,7 +60,7 @@ func command[In any](s *Server, roles []string, created bool, bind func(c echo.C
 		if out.Replayed {
 			h.Set("Idempotent-Replayed", "true")
 		}
-		return c.JSON(status, CommandResponse{ID: out.ID, Version: out.Version, Position: uint64(out.Position)})
+		return c.JSON(status, CommandResponse{ID: out.ID, Version: out.Version, Position: uint64(out.Position), DeviationID: out.SubID})
 	}
 }
 

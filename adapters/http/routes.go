@@ -107,6 +107,37 @@ func (s *Server) table() []route {
 				return ownHospital(c, in.HospitalID)
 			}, s.deps.App.WithdrawAdoption)},
 
+		// Shared treatment plans.
+		{method: http.MethodPost, path: "/v1/plans", op: "initiatePlan", summary: "Create a patient's plan from a published protocol version (lead department); a medical record number is pseudonymized, never stored.",
+			roles: leadOnly, body: app.InitiatePlanInput{}, h: command(s, leadOnly, true, nil, s.deps.App.InitiatePlan)},
+		{method: http.MethodPost, path: "/v1/plans/:id/handover", op: "handOverPlan", summary: "Hand the patient down to a member that adopted the plan's version (lead department).",
+			roles: leadOnly, body: app.HandOverInput{}, h: command(s, leadOnly, false, bindID(func(in *app.HandOverInput, id string) { in.PlanID = id }), s.deps.App.HandOverPlan)},
+		{method: http.MethodPost, path: "/v1/plans/:id/revisions", op: "revisePlan", summary: "Revise pending steps or move to a newer version (lead department).",
+			roles: leadOnly, body: app.RevisePlanInput{}, h: command(s, leadOnly, false, bindID(func(in *app.RevisePlanInput, id string) { in.PlanID = id }), s.deps.App.RevisePlan)},
+		{method: http.MethodPost, path: "/v1/plans/:id/deviations", op: "reportPlanDeviation", summary: "Report a deviation from the plan (responsible hospital).",
+			roles: memberLead, body: app.DeviationInput{}, h: command(s, memberLead, true, bindID(func(in *app.DeviationInput, id string) { in.PlanID = id }), s.deps.App.ReportPlanDeviation)},
+		{method: http.MethodPost, path: "/v1/plans/:id/deviations/:did/acknowledge", op: "acknowledgePlanDeviation", summary: "Acknowledge a reported deviation (lead department).",
+			roles: leadOnly, body: app.AcknowledgeInput{}, h: command(s, leadOnly, false, func(c echo.Context, in *app.AcknowledgeInput) error {
+				in.PlanID, in.DeviationID = pid(c), c.Param("did")
+				return nil
+			}, s.deps.App.AcknowledgePlanDeviation)},
+		{method: http.MethodPost, path: "/v1/plans/:id/escalate", op: "escalatePlan", summary: "Send the patient back to the lead; urgent asks for the green channel (responsible member).",
+			roles: memberOnly, body: app.EscalateInput{}, h: command(s, memberOnly, false, bindID(func(in *app.EscalateInput, id string) { in.PlanID = id }), s.deps.App.EscalatePlan)},
+		{method: http.MethodPost, path: "/v1/plans/:id/complete", op: "completePlan", summary: "Close a plan that ran its course (lead department).",
+			roles: leadOnly, body: app.PlanInput{}, h: command(s, leadOnly, false, bindID(func(in *app.PlanInput, id string) { in.PlanID = id }), s.deps.App.CompletePlan)},
+		{method: http.MethodPost, path: "/v1/plans/:id/discontinue", op: "discontinuePlan", summary: "Stop a plan before it ran its course.",
+			roles: leadMember, body: app.DiscontinueInput{}, h: command(s, leadMember, false, bindID(func(in *app.DiscontinueInput, id string) { in.PlanID = id }), s.deps.App.DiscontinuePlan)},
+		{method: http.MethodPost, path: "/v1/plans/:id/steps/:stepId/complete", op: "completePlanStep", summary: "Record a step as carried out, with the dose given (responsible hospital).",
+			roles: memberLead, body: app.StepInput{}, h: command(s, memberLead, false, func(c echo.Context, in *app.StepInput) error {
+				in.PlanID, in.StepID = pid(c), c.Param("stepId")
+				return nil
+			}, s.deps.App.CompletePlanStep)},
+		{method: http.MethodPost, path: "/v1/plans/:id/steps/:stepId/skip", op: "skipPlanStep", summary: "Record a step as not carried out, and why (responsible hospital).",
+			roles: memberLead, body: app.StepInput{}, h: command(s, memberLead, false, func(c echo.Context, in *app.StepInput) error {
+				in.PlanID, in.StepID = pid(c), c.Param("stepId")
+				return nil
+			}, s.deps.App.SkipPlanStep)},
+
 		// Expert dispatches.
 		{method: http.MethodPost, path: "/v1/dispatches", op: "requestDispatch", summary: "Request an expert visit from the alliance's lead (member hospital).",
 			roles: memberOnly, body: app.RequestDispatchInput{}, h: command(s, memberOnly, true, nil, s.deps.App.RequestDispatch)},
