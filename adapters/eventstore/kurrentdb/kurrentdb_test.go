@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/medalliance/allianced/adapters/eventstore"
 	"github.com/medalliance/allianced/adapters/eventstore/kurrentdb"
 	"github.com/medalliance/allianced/adapters/eventstore/kurrentdb/kurrentdbtest"
+	"github.com/medalliance/allianced/adapters/eventstore/storetest"
 	"github.com/medalliance/allianced/domain"
 )
 
@@ -161,6 +163,28 @@ func (h *countingHandler) count(substr string) int {
 func isUnavailable(err error) bool {
 	var ue *eventstore.UnavailableError
 	return errors.As(err, &ue) && domain.ErrorCode(err) == domain.CodeUnavailable
+}
+
+// TestContract runs the port's contract suite through the real client against the
+// in-process test server, over real gRPC on a real port; each subtest gets a fresh Store.
+func TestContract(t *testing.T) {
+	srv := MustStartServer(t)
+	storetest.Run(t, func(t *testing.T) eventstore.Store {
+		return MustOpen(t, srv.URL(), kurrentdb.Options{})
+	})
+}
+
+// TestContractRealServer runs the contract suite against a real KurrentDB named by
+// KURRENTDB_URL (e.g. esdb://127.0.0.1:2113?tls=false), which the suite shares with
+// whatever else is in it.
+func TestContractRealServer(t *testing.T) {
+	url := os.Getenv("KURRENTDB_URL")
+	if url == "" {
+		t.Skip("KURRENTDB_URL not set: no real KurrentDB to run the contract suite against (docker compose up kurrentdb; KURRENTDB_URL='esdb://127.0.0.1:2113?tls=false')")
+	}
+	storetest.Run(t, func(t *testing.T) eventstore.Store {
+		return MustOpen(t, url, kurrentdb.Options{})
+	})
 }
 
 // TestSystemEventsHidden checks that the seeded `$` events of a fresh node never show in
