@@ -21,7 +21,7 @@ var t0 = time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)
 
 // faultyStore fails appends to streams with a prefix while armed.
 type faultyStore struct {
-	*memStore
+	eventstore.Store
 	prefix string
 	armed  atomic.Bool
 }
@@ -30,7 +30,7 @@ func (s *faultyStore) Append(ctx context.Context, stream string, expected events
 	if s.armed.Load() && strings.HasPrefix(stream, s.prefix) {
 		return eventstore.AppendResult{}, &eventstore.UnavailableError{Err: errors.New("disk full")}
 	}
-	return s.memStore.Append(ctx, stream, expected, events)
+	return s.Store.Append(ctx, stream, expected, events)
 }
 
 type env struct {
@@ -56,7 +56,7 @@ func mustOK(t *testing.T) func(app.Outcome, error) app.Outcome {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	st := &faultyStore{memStore: newMemStore(), prefix: "dispatch-"}
+	st := &faultyStore{Store: mustOpenStore(t), prefix: "dispatch-"}
 	a := app.New(app.Config{Store: st, Now: func() time.Time { return t0 }})
 	ctx := context.Background()
 	admin := app.Call{Actor: domain.Actor{UserID: "admin", Role: "admin"}}
@@ -104,11 +104,11 @@ func TestAssignExpertAcrossAggregates(t *testing.T) {
 		t.Fatalf("overlapping assignment: got %v, want schedule_overlap", err)
 	}
 	// A member may not assign: refused before the schedule is touched.
-	n := e.store.count()
+	n := countEvents(t, e.store)
 	if _, err := e.app.AssignExpert(ctx, app.Call{Actor: e.member}, app.AssignExpertInput{DispatchID: d3, ExpertID: expert, ExpertName: "王主任"}); domain.ErrorCode(err) != domain.CodeForbidden {
 		t.Fatalf("member assigning: got %v, want forbidden", err)
 	}
-	if e.store.count() != n {
+	if countEvents(t, e.store) != n {
 		t.Fatal("a refused assignment appended events")
 	}
 
@@ -143,16 +143,16 @@ func TestAssignExpertIdempotentRetry(t *testing.T) {
 	d := e.dispatch(t0.Add(24 * time.Hour))
 	call := app.Call{Actor: e.lead, IdempotencyKey: "assign-1"}
 	first := mustOK(t)(e.app.AssignExpert(ctx, call, app.AssignExpertInput{DispatchID: d, ExpertID: expert, ExpertName: "王主任"}))
-	n := e.store.count()
+	n := countEvents(t, e.store)
 	second := mustOK(t)(e.app.AssignExpert(ctx, call, app.AssignExpertInput{DispatchID: d, ExpertID: expert, ExpertName: "王主任"}))
-	if !second.Replayed || second.Version != first.Version || second.Position != first.Position || e.store.count() != n {
-		t.Fatalf("retry: got %+v (events +%d), want the first result %+v", second, e.store.count()-n, first)
+	if !second.Replayed || second.Version != first.Version || second.Position != first.Position || countEvents(t, e.store) != n {
+		t.Fatalf("retry: got %+v (events +%d), want the first result %+v", second, countEvents(t, e.store)-n, first)
 	}
 }
 
 func TestIdempotentCreateConcurrent(t *testing.T) {
 	ctx := context.Background()
-	st := newMemStore()
+	st := mustOpenStore(t)
 	a := app.New(app.Config{Store: st})
 	call := app.Call{Actor: domain.Actor{HospitalID: ulid.Make().String(), UserID: "admin"}, IdempotencyKey: "register-once"}
 	in := app.RegisterHospitalInput{Name: "医院", RegionCode: "310101", Level: "tertiary"}
@@ -173,8 +173,8 @@ func TestIdempotentCreateConcurrent(t *testing.T) {
 			t.Fatalf("attempt %d: id %s err %v, want id %s", i, ids[i], errs[i], ids[0])
 		}
 	}
-	if st.count() != 2 { // the claim and the registration
-		t.Fatalf("log has %d events, want 2", st.count())
+	if countEvents(t, st) != 2 { // the claim and the registration
+		t.Fatalf("log has %d events, want 2", countEvents(t, st))
 	}
 	// The same key for another operation is a conflict, not a silent reuse.
 	_, err := a.FoundAlliance(ctx, call, app.FoundAllianceInput{Name: "x", Specialty: "y", Kind: "specialist"})
@@ -225,7 +225,7 @@ func TestPseudonymizer(t *testing.T) {
 }
 
 func TestAccessLog(t *testing.T) {
-	st := newMemStore()
+	st := mustOpenStore(t)
 	a := app.New(app.Config{Store: st})
 	l := app.NewAccessLog(st, app.AccessLogOptions{FlushEvery: 20 * time.Millisecond, BatchSize: 500})
 	ctx, cancel := context.WithCancel(context.Background())

@@ -85,13 +85,13 @@ func TestReactorFlagsPlansOnWithdrawnVersion(t *testing.T) {
 	}
 
 	// A restarted reactor re-follows the log from 0 and appends nothing twice.
-	n := e.store.count()
+	n := countEvents(t, e.store)
 	r2, stop2 := runReactor(t, e.app)
 	waitFor(t, "second catch-up", r2.CaughtUp)
 	head, _ = e.store.Head(ctx)
 	waitFor(t, "second reactor at head", func() bool { return r2.Position() >= head })
 	stop2()
-	if got := e.store.count(); got != n {
+	if got := countEvents(t, e.store); got != n {
 		t.Fatalf("re-run appended %d events", got-n)
 	}
 }

@@ -33,7 +33,7 @@ func TestStatusOfEveryCode(t *testing.T) {
 
 // failingStore fails every stream read with err, so any error reaches the HTTP layer.
 type failingStore struct {
-	*memStore
+	eventstore.Store
 	err error
 }
 
@@ -67,8 +67,7 @@ func TestErrorResponses(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			mem := newMemStore()
-			f := newFixtureOn(t, mem, failingStore{mem, tc.err})
+			f := newFixtureOn(t, failingStore{mustOpenStore(t), tc.err})
 			admin := f.token("a", "01J000000000000000000000AD", "", httpapi.RoleAdmin)
 			r := f.do(http.MethodPost, "/v1/hospitals/01J00000000000000000000001/departments", admin, `{"id":"icu","name":"ICU"}`)
 			if r.status != tc.wantStatus || r.code(t) != tc.wantCode {
@@ -110,7 +109,7 @@ func TestMalformedRequests(t *testing.T) {
 		{"unknown route", "GET", "/v1/nowhere", ``, nil, 404, "not_found"},
 		{"wrong content type", "POST", "/v1/alliances", `name=a`, []string{"Content-Type", "application/x-www-form-urlencoded"}, 400, "invalid_input"},
 	}
-	before := f.mem.count()
+	before := f.count()
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			r := f.do(tc.method, tc.path, w.leadTok, tc.body, tc.headers...)
@@ -119,7 +118,7 @@ func TestMalformedRequests(t *testing.T) {
 			}
 		})
 	}
-	if got := f.mem.count(); got != before {
+	if got := f.count(); got != before {
 		t.Fatalf("rejected requests appended %d events", got-before)
 	}
 }
@@ -132,7 +131,7 @@ func TestIdempotentRetry(t *testing.T) {
 	if first.status != http.StatusCreated {
 		t.Fatalf("first: %d %s", first.status, first.body)
 	}
-	n := f.mem.count()
+	n := f.count()
 	second := f.do(http.MethodPost, "/v1/hospitals", admin, body, "Idempotency-Key", "create-county-1")
 	if second.status != first.status || !bytes.Equal(second.body, first.body) || second.header.Get("ETag") != first.header.Get("ETag") {
 		t.Fatalf("retry: got %d %s, want %d %s", second.status, second.body, first.status, first.body)
@@ -140,7 +139,7 @@ func TestIdempotentRetry(t *testing.T) {
 	if second.header.Get("Idempotent-Replayed") != "true" {
 		t.Fatalf("retry not marked as replayed")
 	}
-	if got := f.mem.count(); got != n {
+	if got := f.count(); got != n {
 		t.Fatalf("retry appended %d events", got-n)
 	}
 	// The hospital exists once: a different key creates a second one.
@@ -152,10 +151,10 @@ func TestIdempotentRetry(t *testing.T) {
 	id := first.json(t)["id"].(string)
 	dep := `{"id":"cardio","name":"心内科"}`
 	a := f.do(http.MethodPost, "/v1/hospitals/"+id+"/departments", admin, dep, "Idempotency-Key", "dept-1")
-	n = f.mem.count()
+	n = f.count()
 	b := f.do(http.MethodPost, "/v1/hospitals/"+id+"/departments", admin, dep, "Idempotency-Key", "dept-1")
-	if a.status != 200 || b.status != 200 || !bytes.Equal(a.body, b.body) || f.mem.count() != n {
-		t.Fatalf("department retry: %d %s / %d %s, events +%d", a.status, a.body, b.status, b.body, f.mem.count()-n)
+	if a.status != 200 || b.status != 200 || !bytes.Equal(a.body, b.body) || f.count() != n {
+		t.Fatalf("department retry: %d %s / %d %s, events +%d", a.status, a.body, b.status, b.body, f.count()-n)
 	}
 }
 

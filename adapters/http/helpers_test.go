@@ -22,7 +22,6 @@ var testSecret = []byte("0123456789abcdef0123456789abcdef-test")
 type fixture struct {
 	t      *testing.T
 	store  eventstore.Store
-	mem    *memStore
 	app    *app.App
 	srv    *httpapi.Server
 	h      http.Handler
@@ -33,11 +32,10 @@ type fixtureOpt func(*httpapi.Config, *httpapi.Deps)
 
 func newFixture(t *testing.T, opts ...fixtureOpt) *fixture {
 	t.Helper()
-	mem := newMemStore()
-	return newFixtureOn(t, mem, mem, opts...)
+	return newFixtureOn(t, mustOpenStore(t), opts...)
 }
 
-func newFixtureOn(t *testing.T, mem *memStore, store eventstore.Store, opts ...fixtureOpt) *fixture {
+func newFixtureOn(t *testing.T, store eventstore.Store, opts ...fixtureOpt) *fixture {
 	t.Helper()
 	pseudo, err := app.NewPseudonymizer([]byte("pseudonym-key-for-tests-0123456789abcdef"))
 	if err != nil {
@@ -55,7 +53,7 @@ func newFixtureOn(t *testing.T, mem *memStore, store eventstore.Store, opts ...f
 		t.Fatal(err)
 	}
 	t.Cleanup(srv.Shutdown)
-	return &fixture{t: t, store: store, mem: mem, app: a, srv: srv, h: srv.Handler(), access: deps.Access}
+	return &fixture{t: t, store: store, app: a, srv: srv, h: srv.Handler(), access: deps.Access}
 }
 
 // token mints a valid HS256 token.
@@ -151,3 +149,6 @@ func (f *fixture) world() world {
 	}
 	return w
 }
+
+// count returns how many events the log holds.
+func (f *fixture) count() int { return countEvents(f.t, f.store) }
