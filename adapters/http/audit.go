@@ -23,6 +23,9 @@ func (s *Server) auditRoutes() []route {
 		{method: http.MethodGet, path: "/v1/audit/streams/:stream", op: "auditStream", summary: "One stream's events from a revision: envelopes and payloads.",
 			roles: auditReaders, kind: respJSON, h: s.auditStream,
 			query: []param{{"from", "integer", "first revision (default 0)"}, {"limit", "integer", "at most this many events (default 100, max 1000)"}}},
+		{method: http.MethodGet, path: "/v1/audit/plans/:id", op: "auditPlanAsOf", summary: "Replay a plan as it stood at an instant: its events with occurredAt <= asOf, folded.",
+			roles: auditReaders, kind: respJSON, h: s.auditPlanAsOf,
+			query: []param{{"asOf", "string", "RFC 3339 instant (default now)"}}},
 		{method: http.MethodGet, path: "/v1/audit/verify", op: "auditVerify", summary: "Walk the whole log and check every stream's hash chain and revisions; report breaks.",
 			roles: auditReaders, kind: respJSON, h: s.auditVerify},
 		{method: http.MethodGet, path: "/v1/audit/access", op: "auditAccess", summary: "Who read what: the access log of one UTC day.",
@@ -216,4 +219,66 @@ func (s *Server) auditAccess(c echo.Context, _ *Claims) error {
 		Date    string               `json:"date"`
 		Entries []domain.AccessEntry `json:"entries"`
 	}{Date: day.Format("2006-01-02"), Entries: entries})
+}
+
+// PlanAsOf is a plan replayed to an instant: the folded state, the revision of the last
+// event applied and its position, and every event applied.
+type PlanAsOf struct {
+	PlanID   string       `json:"planId"`
+	AsOf     time.Time    `json:"asOf"`
+	Exists   bool         `json:"exists"`
+	Version  *uint64      `json:"version"`
+	Position uint64       `json:"position"`
+	State    domain.Plan  `json:"state"`
+	Events   []AuditEvent `json:"events"`
+}
+
+// auditPlanAsOf folds the plan's stream up to the last event that occurred at or
+// before asOf: the plan exactly as the system knew it then.
+func (s *Server) auditPlanAsOf(c echo.Context, _ *Claims) error {
+	id := c.Param("id")
+	if err := domain.ValidateID("planId", id); err != nil {
+		return err
+	}
+	asOf := s.deps.Now().UTC()
+	if v := c.QueryParam("asOf"); v != "" {
+		t, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			return domain.Errorf(domain.CodeInvalidInput, "asOf must be an RFC 3339 instant, e.g. 2026-11-23T08:00:00Z")
+		}
+		asOf = t.UTC()
+	}
+	out := PlanAsOf{PlanID: id, AsOf: asOf, Events: []AuditEvent{}}
+	ctx := c.Request().Context()
+	from := uint64(0)
+	for {
+		recs, err := s.deps.Store.ReadStream(ctx, domain.PlanStream(id), eventstore.Forwards, from, 512)
+		if domain.ErrorCode(err) == domain.CodeNotFound {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		for _, rec := range recs {
+			env, ev, err := eventstore.Decode(rec)
+			if err != nil {
+				return err
+			}
+			if env.OccurredAt.After(asOf) {
+				return c.JSON(http.StatusOK, out)
+			}
+			out.State = out.State.Evolve(ev)
+			v := rec.Version
+			out.Exists, out.Version, out.Position = true, &v, uint64(rec.Position)
+			out.Events = append(out.Events, auditEvent(rec))
+		}
+		if len(recs) < 512 {
+			break
+		}
+		from = recs[len(recs)-1].Version + 1
+	}
+	if !out.Exists && from == 0 {
+		return domain.Errorf(domain.CodeNotFound, "plan %s does not exist", id)
+	}
+	return c.JSON(http.StatusOK, out)
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -26,6 +27,25 @@ type fixture struct {
 	srv    *httpapi.Server
 	h      http.Handler
 	access *app.AccessLog
+	clock  *testClock
+}
+
+// testClock is the app's clock in tests: it stands still until advanced.
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
 }
 
 type fixtureOpt func(*httpapi.Config, *httpapi.Deps)
@@ -41,10 +61,11 @@ func newFixtureOn(t *testing.T, store eventstore.Store, opts ...fixtureOpt) *fix
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := app.New(app.Config{Store: store, Pseudonymizer: pseudo})
+	clock := &testClock{t: time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)}
+	a := app.New(app.Config{Store: store, Pseudonymizer: pseudo, Now: clock.Now})
 	cfg := httpapi.Config{Auth: httpapi.AuthConfig{HS256Secret: testSecret}, MaxBodyBytes: 4096,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), SSEHeartbeat: 50 * time.Millisecond}
-	deps := httpapi.Deps{App: a, Store: store}
+	deps := httpapi.Deps{App: a, Store: store, Now: clock.Now}
 	for _, o := range opts {
 		o(&cfg, &deps)
 	}
@@ -53,7 +74,7 @@ func newFixtureOn(t *testing.T, store eventstore.Store, opts ...fixtureOpt) *fix
 		t.Fatal(err)
 	}
 	t.Cleanup(srv.Shutdown)
-	return &fixture{t: t, store: store, app: a, srv: srv, h: srv.Handler(), access: deps.Access}
+	return &fixture{t: t, store: store, app: a, clock: clock, srv: srv, h: srv.Handler(), access: deps.Access}
 }
 
 // token mints a valid HS256 token.
