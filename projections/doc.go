@@ -1,0 +1,71 @@
+// Package projections turns the global event log into Redis read models (views) and
+// answers the HTTP layer's queries from them.
+//
+// # Projector
+//
+// A Projector follows the log through the event-store port: it catches up with ReadAll
+// pages (reading the next page while the current one commits), then subscribes from
+// the last applied position. Each run of events is applied in one Redis MULTI/EXEC that
+// also sets the checkpoint (the global position of the last applied event), under
+// WATCH of the checkpoint: the transaction first reads the stored checkpoint, drops
+// events at or below it (a duplicate delivery or a replay) and refuses to go on if the
+// checkpoint is behind what the writer applied (so no event is ever skipped). A crash
+// at any point leaves the views exactly at some checkpoint, and a restart resumes from
+// it. Documents that need read-modify-write (a plan's view, an alliance's member row)
+// are loaded from Redis at the start of each transaction attempt into a per-batch
+// cache, changed in memory, and written back once in the EXEC.
+//
+// One projector writes a generation at a time: it holds the lease key
+// <prefix>:lease:<gen> (SET NX PX, renewed every third of its TTL by a compare-and-
+// PEXPIRE script). Other replicas stand by and take over when the lease expires or is
+// released. The lease only avoids wasted work; the WATCH fence above keeps the views
+// correct even while two writers overlap during a hand-over.
+//
+// # Key layout
+//
+// Every key starts with a configurable prefix so several environments share one Redis.
+// The views live under a generation name, so a rebuild can build a new generation while
+// the old one serves:
+//
+//	<prefix>:current                              string: the generation queries read
+//	<prefix>:lease:<gen>                          string: the writer's lease token (PX)
+//	<prefix>:generation                           channel: a new generation name on a switch
+//	<prefix>:checkpoints                          channel: "<gen> <position>" after each commit
+//	<prefix>:plan-changes:<planID>                channel: the position of each change to a plan
+//	<prefix>:<gen>:checkpoint                     string: last applied global position
+//	<prefix>:<gen>:plan:<planID>                  hash: json (the PlanView), responsible, lead,
+//	                                              leadDepartment, alliance, version, position
+//	<prefix>:<gen>:hospitals                      hash: hospitalID -> HospitalView
+//	<prefix>:<gen>:hospital:<id>:plans            zset: planID scored by the next due step (unix s)
+//	<prefix>:<gen>:hospital:<id>:plan-summaries   hash: planID -> PlanSummary
+//	<prefix>:<gen>:hospital:<id>:dispatches       hash: dispatchID -> DispatchView (requested or served)
+//	<prefix>:<gen>:hospital:<id>:consults         hash: consultID -> ConsultSummary (role requested/received)
+//	<prefix>:<gen>:alliance:<id>                  string: AllianceView (lead, member counts)
+//	<prefix>:<gen>:alliance:<id>:members          hash: hospitalID -> MemberView (roster)
+//	<prefix>:<gen>:alliance:<id>:protocols        hash: protocolID -> ProtocolView (catalogue, versions)
+//	<prefix>:<gen>:alliance:<id>:adoptions        hash: "<protocolID>:<hospitalID>" -> AdoptionView
+//	<prefix>:<gen>:alliance:<id>:consults         hash: consultID -> ConsultSummary
+//	<prefix>:<gen>:alliance:<id>:consult-queue    zset: open consultIDs scored by deadline (unix ms)
+//	<prefix>:<gen>:dispatch:<id>                  string: DispatchView
+//	<prefix>:<gen>:consult:<id>                   string: ConsultView
+//	<prefix>:<gen>:expert:<id>:calendar           hash: dispatchID -> CalendarEntry (live bookings)
+//	<prefix>:<gen>:protocol:<id>:v<n>:plans       set: planIDs following that protocol version
+//
+// Derived facts that depend on the reader's clock (a consult being overdue) or on other
+// documents (an adoption being behind the latest published version) are computed when
+// read, so no event ever has to fan out to many documents.
+//
+// # Queries
+//
+// Queries reads one generation in one MULTI/EXEC round trip that also returns the
+// checkpoint and the current generation name (cached in process, invalidated over
+// pub/sub, and re-checked in the same transaction), so a read never mixes generations
+// and never sees a half-built one. With minPos > 0 a read waits, bounded by a timeout,
+// until the checkpoint reached minPos (read-your-writes); it is woken by the in-process
+// projector or by the checkpoint channel.
+//
+// # Rebuild
+//
+// Rebuild builds a new generation from position 0, switches <prefix>:current to it
+// atomically and deletes the old generation with SCAN and UNLINK; see Rebuild.
+package projections

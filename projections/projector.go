@@ -1,0 +1,468 @@
+package projections
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/medalliance/allianced/adapters/eventstore"
+	"github.com/redis/go-redis/v9"
+)
+
+// DefaultPrefix is the key prefix used when Options.Prefix is empty.
+const DefaultPrefix = "allianced"
+
+// Options configures a Projector.
+type Options struct {
+	// Prefix is the first part of every key, so several environments share one Redis
+	// (default DefaultPrefix): every key is "<prefix>:...".
+	Prefix string
+	// BatchSize is the most events committed in one Redis transaction (default 1000).
+	BatchSize int
+	// LeaseTTL is how long the write lease on a generation lasts without renewal
+	// (default 10 s); it is renewed every third of it.
+	LeaseTTL time.Duration
+	// Owner names this process in the lease value, for operators (default host-pid).
+	Owner string
+	// Logger receives operational messages (default slog.Default()).
+	Logger *slog.Logger
+}
+
+func (o Options) withDefaults() Options {
+	if o.Prefix == "" {
+		o.Prefix = DefaultPrefix
+	}
+	if o.BatchSize <= 0 {
+		o.BatchSize = 1000
+	}
+	if o.LeaseTTL <= 0 {
+		o.LeaseTTL = 10 * time.Second
+	}
+	if o.Owner == "" {
+		host, _ := os.Hostname()
+		o.Owner = host + "-" + strconv.Itoa(os.Getpid())
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return o
+}
+
+// Projector follows the global log and keeps the Redis views of the current generation
+// up to date. Any number of projectors may run against one Redis and prefix (one per
+// API replica): the one holding the generation's lease writes, the others stand by and
+// take over when the lease expires. Correctness never depends on the lease alone: every
+// commit is fenced by a WATCH of the checkpoint, so even two writers racing through a
+// lease hand-over cannot apply an event twice or skip one.
+type Projector struct {
+	store eventstore.Store
+	rdb   redis.UniversalClient
+	opt   Options
+	token string
+	now   func() time.Time
+
+	mu         sync.Mutex
+	gen        string
+	checkpoint eventstore.Position
+	caughtUp   bool
+	leading    bool
+	skipped    uint64
+	listeners  []func(gen string, pos eventstore.Position)
+}
+
+// NewProjector returns a projector of store's log into rdb. It does nothing until Run.
+func NewProjector(store eventstore.Store, rdb redis.UniversalClient, opt Options) *Projector {
+	opt = opt.withDefaults()
+	return &Projector{store: store, rdb: rdb, opt: opt, token: opt.Owner + "-" + randomHex(8), now: time.Now}
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// Prefix returns the key prefix the projector writes under.
+func (p *Projector) Prefix() string { return p.opt.Prefix }
+
+// Status is what the projector last did, for logs and readiness checks.
+type Status struct {
+	Generation string              `json:"generation"`
+	Checkpoint eventstore.Position `json:"checkpoint"`
+	// Leading is true while this process holds the write lease.
+	Leading bool `json:"leading"`
+	// CaughtUp is true once the live subscription delivered everything stored.
+	CaughtUp bool `json:"caughtUp"`
+	// Skipped counts events this build could not decode and passed over.
+	Skipped uint64 `json:"skipped"`
+}
+
+// Status returns the projector's in-process state.
+func (p *Projector) Status() Status {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return Status{Generation: p.gen, Checkpoint: p.checkpoint, Leading: p.leading, CaughtUp: p.caughtUp, Skipped: p.skipped}
+}
+
+// onCommit registers fn to be called after each commit this process makes (Queries use
+// it to wake read-your-writes waits without a Redis round trip).
+func (p *Projector) onCommit(fn func(gen string, pos eventstore.Position)) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.listeners = append(p.listeners, fn)
+}
+
+func (p *Projector) committed(gen string, pos eventstore.Position) {
+	p.mu.Lock()
+	p.gen, p.checkpoint = gen, pos
+	ls := p.listeners
+	p.mu.Unlock()
+	for _, fn := range ls {
+		fn(gen, pos)
+	}
+}
+
+var errLeaseLost = errors.New("projections: the write lease was lost")
+
+// Run follows the log until ctx is done, then returns ctx's error. While another
+// process holds the lease it stands by; transient failures of the store or of Redis are
+// logged and retried after a pause.
+func (p *Projector) Run(ctx context.Context) error {
+	sub := p.rdb.Subscribe(ctx, generationChannel(p.opt.Prefix))
+	defer sub.Close()
+	genChanged := make(chan struct{}, 1)
+	go func() {
+		for range sub.Channel() {
+			select {
+			case genChanged <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	retry := min(max(p.opt.LeaseTTL/10, 50*time.Millisecond), time.Second)
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		gen, err := ensureGeneration(ctx, p.rdb, p.opt.Prefix)
+		if err == nil {
+			var ok bool
+			ok, err = acquireLease(ctx, p.rdb, leaseKey(p.opt.Prefix, gen), p.token, p.opt.LeaseTTL)
+			if err == nil && ok {
+				err = p.lead(ctx, gen, genChanged)
+				releaseLease(context.WithoutCancel(ctx), p.rdb, leaseKey(p.opt.Prefix, gen), p.token)
+				if errors.Is(err, errGenerationChanged) || errors.Is(err, errLeaseLost) {
+					p.opt.Logger.Info("projections: following the current generation again", "reason", err)
+					continue
+				}
+			}
+			if err == nil && !ok {
+				select { // standby
+				case <-ctx.Done():
+				case <-genChanged:
+				case <-time.After(retry):
+				}
+				continue
+			}
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		p.opt.Logger.Error("projections: projector failed; retrying", "err", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// lead writes gen while this process holds its lease.
+func (p *Projector) lead(ctx context.Context, gen string, genChanged <-chan struct{}) error {
+	runCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	p.mu.Lock()
+	p.gen, p.leading, p.caughtUp = gen, true, false
+	p.mu.Unlock()
+	defer func() {
+		p.mu.Lock()
+		p.leading = false
+		p.mu.Unlock()
+	}()
+	// Drain a stale signal: the generation was read after it.
+	select {
+	case <-genChanged:
+	default:
+	}
+	go func() {
+		tick := time.NewTicker(p.opt.LeaseTTL / 3)
+		defer tick.Stop()
+		for {
+			select {
+			case <-runCtx.Done():
+				return
+			case <-genChanged:
+				if cur, err := p.rdb.Get(runCtx, currentKey(p.opt.Prefix)).Result(); err == nil && cur != gen {
+					cancel(errGenerationChanged)
+					return
+				}
+			case <-tick.C:
+				ok, err := renewLease(runCtx, p.rdb, leaseKey(p.opt.Prefix, gen), p.token, p.opt.LeaseTTL)
+				if err == nil && !ok {
+					cancel(errLeaseLost)
+					return
+				}
+				if cur, err := p.rdb.Get(runCtx, currentKey(p.opt.Prefix)).Result(); err == nil && cur != gen {
+					cancel(errGenerationChanged)
+					return
+				}
+			}
+		}
+	}()
+	w := &writer{rdb: p.rdb, ks: keyspace{prefix: p.opt.Prefix, gen: gen}, live: true, log: p.opt.Logger, onCommit: p.committed}
+	for {
+		if err := w.start(runCtx); err != nil {
+			return causeOr(runCtx, err)
+		}
+		p.committed(gen, w.committed)
+		err := p.follow(runCtx, w)
+		p.mu.Lock()
+		p.skipped += w.skipped
+		w.skipped = 0
+		p.mu.Unlock()
+		if errors.Is(err, errRewound) {
+			p.opt.Logger.Warn("projections: the stored checkpoint moved back; resuming from it", "generation", gen)
+			continue
+		}
+		return causeOr(runCtx, err)
+	}
+}
+
+// causeOr returns the cancellation cause of ctx when it is done, else err.
+func causeOr(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		if c := context.Cause(ctx); c != nil {
+			return c
+		}
+	}
+	return err
+}
+
+// follow catches up with ReadAll, reading the next page while the current one is
+// applied, then subscribes from the last committed position and applies live events,
+// batching whatever arrived meanwhile.
+func (p *Projector) follow(ctx context.Context, w *writer) error {
+	if err := catchUp(ctx, p.store, w, p.opt.BatchSize, nil); err != nil {
+		return err
+	}
+	subCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	liveCh := make(chan eventstore.RecordedEvent, 4*p.opt.BatchSize)
+	subErr := make(chan error, 1)
+	from := w.committed
+	go func() {
+		subErr <- p.store.Subscribe(subCtx, from, func(m eventstore.SubscriptionMessage) error {
+			if m.CaughtUp {
+				p.mu.Lock()
+				p.caughtUp = true
+				p.mu.Unlock()
+				return nil
+			}
+			if m.Event == nil {
+				return nil
+			}
+			select {
+			case liveCh <- *m.Event:
+				return nil
+			case <-subCtx.Done():
+				return subCtx.Err()
+			}
+		})
+	}()
+	buf := make([]eventstore.RecordedEvent, 0, p.opt.BatchSize)
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case err := <-subErr:
+			if err == nil {
+				err = errors.New("subscription ended")
+			}
+			return fmt.Errorf("subscribe to the log: %w", err)
+		case rec := <-liveCh:
+			buf = append(buf[:0], rec)
+		drain:
+			for len(buf) < p.opt.BatchSize {
+				select {
+				case r := <-liveCh:
+					buf = append(buf, r)
+				default:
+					break drain
+				}
+			}
+			if err := w.apply(ctx, buf); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// catchUp applies every stored event after w.committed with ReadAll pages, reading the
+// next page while the current one commits. progress, when set, is told each page's size.
+func catchUp(ctx context.Context, store eventstore.Store, w *writer, size int, progress func(n int)) error {
+	readCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	type page struct {
+		recs []eventstore.RecordedEvent
+		err  error
+	}
+	pages := make(chan page, 2)
+	go func() {
+		defer close(pages)
+		after := w.committed
+		for {
+			recs, err := store.ReadAll(readCtx, after, size)
+			select {
+			case pages <- page{recs, err}:
+			case <-readCtx.Done():
+				return
+			}
+			if err != nil || len(recs) < size {
+				return
+			}
+			after = recs[len(recs)-1].Position
+		}
+	}()
+	for pg := range pages {
+		if pg.err != nil {
+			return fmt.Errorf("read the log after %d: %w", w.committed, pg.err)
+		}
+		if err := w.apply(ctx, pg.recs); err != nil {
+			return err
+		}
+		if progress != nil {
+			progress(len(pg.recs))
+		}
+	}
+	return ctx.Err()
+}
+
+// ensureGeneration returns the current generation, creating the first one when the
+// prefix has none.
+func ensureGeneration(ctx context.Context, rdb redis.UniversalClient, prefix string) (string, error) {
+	gen, err := rdb.Get(ctx, currentKey(prefix)).Result()
+	if err == nil {
+		return gen, nil
+	}
+	if !errors.Is(err, redis.Nil) {
+		return "", unavailable(err)
+	}
+	if err := rdb.SetNX(ctx, currentKey(prefix), newGenerationName(), 0).Err(); err != nil {
+		return "", unavailable(err)
+	}
+	gen, err = rdb.Get(ctx, currentKey(prefix)).Result()
+	return gen, unavailable(err)
+}
+
+// newGenerationName returns a fresh, time-ordered generation name.
+func newGenerationName() string {
+	return "g" + strconv.FormatInt(time.Now().UnixMilli(), 36) + randomHex(3)
+}
+
+var (
+	renewScript   = redis.NewScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`)
+	releaseScript = redis.NewScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`)
+)
+
+// acquireLease takes the lease at key for token (SET NX PX); it reports whether token
+// holds it now (also when it already held it).
+func acquireLease(ctx context.Context, rdb redis.UniversalClient, key, token string, ttl time.Duration) (bool, error) {
+	ok, err := rdb.SetNX(ctx, key, token, ttl).Result()
+	if err != nil {
+		return false, unavailable(err)
+	}
+	if ok {
+		return true, nil
+	}
+	return renewLease(ctx, rdb, key, token, ttl)
+}
+
+// renewLease extends the lease if token still holds it.
+func renewLease(ctx context.Context, rdb redis.UniversalClient, key, token string, ttl time.Duration) (bool, error) {
+	n, err := renewScript.Run(ctx, rdb, []string{key}, token, ttl.Milliseconds()).Int()
+	if err != nil {
+		return false, unavailable(err)
+	}
+	return n == 1, nil
+}
+
+// releaseLease gives the lease up if token holds it, so a standby takes over at once.
+func releaseLease(ctx context.Context, rdb redis.UniversalClient, key, token string) {
+	_ = releaseScript.Run(ctx, rdb, []string{key}, token).Err()
+}
+
+// Lag is how far the views are behind the log.
+type Lag struct {
+	// Events is the number of stored events not yet applied: exact up to 1,000; beyond
+	// that, the difference of positions (the same on a store with dense positions).
+	Events uint64 `json:"events"`
+	// Seconds is how long ago the oldest unapplied event occurred (0 when caught up).
+	Seconds    float64             `json:"seconds"`
+	Checkpoint eventstore.Position `json:"checkpoint"`
+	Head       eventstore.Position `json:"head"`
+}
+
+const lagScan = 1000
+
+// Lag compares the current generation's checkpoint, as stored in Redis (so a standby
+// reports the active projector's lag), with the head of the log.
+func (p *Projector) Lag(ctx context.Context) (Lag, error) {
+	return measureLag(ctx, p.store, p.rdb, p.opt.Prefix, p.now())
+}
+
+func measureLag(ctx context.Context, store eventstore.Store, rdb redis.UniversalClient, prefix string, now time.Time) (Lag, error) {
+	var l Lag
+	gen, err := rdb.Get(ctx, currentKey(prefix)).Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return l, unavailable(err)
+	}
+	if gen != "" {
+		if l.Checkpoint, err = readCheckpoint(ctx, rdb, keyspace{prefix: prefix, gen: gen}.checkpoint()); err != nil {
+			return l, err
+		}
+	}
+	if l.Head, err = store.Head(ctx); err != nil {
+		return l, err
+	}
+	if l.Checkpoint >= l.Head {
+		return l, nil
+	}
+	recs, err := store.ReadAll(ctx, l.Checkpoint, lagScan)
+	if err != nil {
+		return l, err
+	}
+	for _, r := range recs {
+		if r.Position <= l.Head {
+			l.Events++
+		}
+	}
+	if len(recs) == lagScan {
+		l.Events = max(l.Events, uint64(l.Head-l.Checkpoint))
+	}
+	if len(recs) > 0 {
+		var env struct {
+			OccurredAt time.Time `json:"occurredAt"`
+		}
+		if json.Unmarshal(recs[0].Metadata, &env) == nil && !env.OccurredAt.IsZero() {
+			l.Seconds = max(0, now.Sub(env.OccurredAt).Seconds())
+		}
+	}
+	return l, nil
+}

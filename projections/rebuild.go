@@ -1,0 +1,154 @@
+package projections
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/medalliance/allianced/adapters/eventstore"
+	"github.com/redis/go-redis/v9"
+	"github.com/schollz/progressbar/v3"
+)
+
+// rebuildBatch is the page size of a rebuild: larger than the live batch, since nobody
+// waits on a generation being built.
+const rebuildBatch = 2000
+
+// Rebuild builds a new generation of the views from the start of the log while the
+// current generation keeps serving, then switches queries to it atomically and deletes
+// the old generation:
+//
+//  1. take the lease of a fresh generation name and apply the whole log to it with
+//     ReadAll pages (the same code path and the same checkpointed commits as the live
+//     projector, so a crash leaves a partial generation that nobody reads);
+//  2. SET <prefix>:current to the new name (GET returns the old one) and publish the
+//     switch on <prefix>:generation: Queries re-read the current generation in every
+//     read transaction, so no query ever reads a half-built generation;
+//  3. apply what was appended meanwhile, as the live writer (fenced on current), then
+//     release the lease so the live projector takes over the new generation;
+//  4. delete the old generation with SCAN and UNLINK in batches.
+//
+// progress, when not nil, is called after every page with the events applied so far
+// and the expected total (the head position extrapolated by the positions seen; exact
+// on a store with dense positions).
+func Rebuild(ctx context.Context, store eventstore.Store, rdb redis.UniversalClient, prefix string, progress func(done, total uint64)) error {
+	if prefix == "" {
+		prefix = DefaultPrefix
+	}
+	gen := newGenerationName()
+	token := "rebuild-" + randomHex(8)
+	const ttl = 30 * time.Second
+	lease := leaseKey(prefix, gen)
+	if ok, err := acquireLease(ctx, rdb, lease, token, ttl); err != nil || !ok {
+		return fmt.Errorf("take the lease of the new generation %s: %v", gen, err)
+	}
+	renewCtx, stopRenew := context.WithCancel(ctx)
+	defer stopRenew()
+	go func() {
+		t := time.NewTicker(ttl / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-renewCtx.Done():
+				return
+			case <-t.C:
+				_, _ = renewLease(renewCtx, rdb, lease, token, ttl)
+			}
+		}
+	}()
+	head, err := store.Head(ctx)
+	if err != nil {
+		return fmt.Errorf("read the head of the log: %w", err)
+	}
+	w := &writer{rdb: rdb, ks: keyspace{prefix: prefix, gen: gen}, log: slog.Default()}
+	var done uint64
+	report := func(n int) {
+		done += uint64(n)
+		if progress == nil {
+			return
+		}
+		total := uint64(head)
+		if w.committed > 0 && head > w.committed {
+			total = done + uint64(float64(done)*float64(head-w.committed)/float64(w.committed))
+		}
+		progress(done, max(total, done))
+	}
+	if err := catchUp(ctx, store, w, rebuildBatch, report); err != nil {
+		_ = deleteGeneration(context.WithoutCancel(ctx), rdb, prefix, gen)
+		releaseLease(context.WithoutCancel(ctx), rdb, lease, token)
+		return fmt.Errorf("rebuild generation %s: %w", gen, err)
+	}
+	old, err := rdb.SetArgs(ctx, currentKey(prefix), gen, redis.SetArgs{Get: true}).Result()
+	if err != nil && err != redis.Nil {
+		_ = deleteGeneration(context.WithoutCancel(ctx), rdb, prefix, gen)
+		releaseLease(context.WithoutCancel(ctx), rdb, lease, token)
+		return fmt.Errorf("switch to generation %s: %w", gen, unavailable(err))
+	}
+	rdb.Publish(ctx, generationChannel(prefix), gen)
+	w.live = true
+	if err := catchUp(ctx, store, w, rebuildBatch, report); err != nil {
+		slog.Default().Warn("projections: the final catch-up after the switch failed; the live projector continues it", "err", err)
+	}
+	if progress != nil {
+		progress(done, done)
+	}
+	stopRenew()
+	releaseLease(context.WithoutCancel(ctx), rdb, lease, token)
+	rdb.Publish(ctx, generationChannel(prefix), gen) // wake a standby projector now
+	if old != "" && old != gen {
+		if err := deleteGeneration(ctx, rdb, prefix, old); err != nil {
+			return fmt.Errorf("switched to generation %s, but deleting the old generation %s failed: %w", gen, old, err)
+		}
+	}
+	return nil
+}
+
+// deleteGeneration unlinks every key of one generation, a SCAN page at a time.
+func deleteGeneration(ctx context.Context, rdb redis.UniversalClient, prefix, gen string) error {
+	var cursor uint64
+	for {
+		keys, next, err := rdb.Scan(ctx, cursor, genPattern(prefix, gen), 1000).Result()
+		if err != nil {
+			return unavailable(err)
+		}
+		if len(keys) > 0 {
+			if err := rdb.Unlink(ctx, keys...).Err(); err != nil {
+				return unavailable(err)
+			}
+		}
+		if next == 0 {
+			return nil
+		}
+		cursor = next
+	}
+}
+
+// RebuildWithProgressBar runs Rebuild and draws its progress on w (a terminal): events
+// done of the total, the rate in events per second and the time left.
+func RebuildWithProgressBar(ctx context.Context, store eventstore.Store, rdb redis.UniversalClient, prefix string, w io.Writer) error {
+	bar := progressbar.NewOptions64(-1,
+		progressbar.OptionSetWriter(w),
+		progressbar.OptionSetDescription("rebuilding views"),
+		progressbar.OptionShowCount(),
+		progressbar.OptionShowIts(),
+		progressbar.OptionSetItsString("events"),
+		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionSetElapsedTime(true),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionFullWidth(),
+		progressbar.OptionOnCompletion(func() { fmt.Fprintln(w) }),
+	)
+	err := Rebuild(ctx, store, rdb, prefix, func(done, total uint64) {
+		if int64(total) != bar.GetMax64() {
+			bar.ChangeMax64(int64(total))
+		}
+		_ = bar.Set64(int64(done))
+	})
+	if err != nil {
+		_ = bar.Exit()
+		return err
+	}
+	return bar.Finish()
+}
