@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -283,4 +284,41 @@ func crashChild(dir string) {
 	}
 	os.Stdout.WriteString("ready\n")
 	select {}
+}
+
+// TestOpenInUseByAnotherProcess opens a directory that a running child process holds.
+func TestOpenInUseByAnotherProcess(t *testing.T) {
+	if os.Getenv(crashChildEnv) != "" {
+		t.Skip("crash child")
+	}
+	dir := t.TempDir()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashRecovery$", "-test.count=1")
+	cmd.Env = append(os.Environ(), crashChildEnv+"="+dir)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	}()
+	sc := bufio.NewScanner(out)
+	if !sc.Scan() || sc.Text() != "ready" {
+		t.Fatalf("child did not become ready: %q %v", sc.Text(), sc.Err())
+	}
+	go func() {
+		for sc.Scan() {
+		}
+	}()
+	s, err := embedded.Open(dir, embedded.Options{})
+	if err == nil {
+		s.Close()
+		t.Fatalf("opened %s while another process has it open", dir)
+	}
+	if !errors.Is(err, embedded.ErrInUse) || !strings.Contains(err.Error(), "data directory "+dir+" is in use by another allianced process") {
+		t.Fatalf("open of a directory in use: got %q, want the in-use error", err)
+	}
 }
