@@ -210,6 +210,13 @@ func call[T any](s *Store, ctx context.Context, what string, op func(ctx context
 	done := make(chan result[T], 1)
 	go func() {
 		defer gen.inflight.Done()
+		// The client panics on a read reply it does not know ("unreachable code"); turn
+		// that into an error rather than a crash of the service.
+		defer func() {
+			if p := recover(); p != nil {
+				done <- result[T]{err: domain.Errorf(domain.CodeInternal, "kurrentdb: %s: client panicked: %v", what, p)}
+			}
+		}()
 		v, err := op(cctx, gen.client)
 		done <- result[T]{v, err}
 	}()

@@ -452,3 +452,44 @@ func TestWrongExpectedVersion(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkAppend measures one-event appends through the client and gRPC to the test
+// server (the adapter's own overhead plus a loopback round trip).
+func BenchmarkAppend(b *testing.B) {
+	srv := MustStartServer(b)
+	st := MustOpen(b, srv.URL(), kurrentdb.Options{})
+	ctx := context.Background()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := st.Append(ctx, fmt.Sprintf("bench-%d", i%100), eventstore.Any(), []eventstore.EventData{event(i)}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkReadAll measures reading the global log in pages of 500 events.
+func BenchmarkReadAll(b *testing.B) {
+	srv := MustStartServer(b)
+	st := MustOpen(b, srv.URL(), kurrentdb.Options{})
+	ctx := context.Background()
+	for i := 0; i < 5000; i++ {
+		if _, err := st.Append(ctx, fmt.Sprintf("bench-%d", i%100), eventstore.Any(), []eventstore.EventData{event(i)}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		var after eventstore.Position
+		for {
+			evs, err := st.ReadAll(ctx, after, 500)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if len(evs) == 0 {
+				break
+			}
+			after = evs[len(evs)-1].Position
+		}
+	}
+	b.ReportMetric(5000, "events/op")
+}

@@ -66,6 +66,9 @@ func Start(addr string) (*Server, error) {
 		streams:  make(map[string][]*record),
 		deleted:  make(map[string]uint64),
 		appended: make(chan struct{}),
+		// A real log starts after a chunk header, so no record is at position 0, which
+		// clients use to mean "the start".
+		nextPos: 128,
 	}
 	s.seed()
 	if err := s.serve(addr); err != nil {
@@ -160,7 +163,8 @@ func (s *Server) Restart() error {
 }
 
 // SetDelay makes every call wait d before it is handled (0 turns it off), to simulate a
-// slow or overloaded node.
+// slow or overloaded node. It applies to every call, including the client's first
+// GetSupportedMethods, and to a subscription before its confirmation.
 func (s *Server) SetDelay(d time.Duration) {
 	s.mu.Lock()
 	s.delay = d
