@@ -35,7 +35,7 @@ func (s *Server) readyz(c echo.Context, _ *Claims) error {
 			s.log.Warn("readyz: projection lag", "err", err)
 			out["status"], out["projections"] = "unavailable", "unreachable"
 			status = http.StatusServiceUnavailable
-		case lag > s.cfg.ReadyMaxLag:
+		case lag.Events > s.cfg.ReadyMaxLag:
 			out["status"], out["projections"], out["lag"] = "unavailable", "behind", lag
 			status = http.StatusServiceUnavailable
 		default:

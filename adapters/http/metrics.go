@@ -54,11 +54,11 @@ func (m *Metrics) registerLag(lag LagReporter) {
 	}, func() float64 {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
-		n, err := lag.Lag(ctx)
+		l, err := lag.Lag(ctx)
 		if err != nil {
 			return -1
 		}
-		return float64(n)
+		return float64(l.Events)
 	}))
 }
 

@@ -1,4 +1,348 @@
 package httpapi
 
-// Queries is the read side the server needs (the projections package's queries).
-type Queries interface{}
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/medalliance/allianced/adapters/eventstore"
+	"github.com/medalliance/allianced/domain"
+	"github.com/medalliance/allianced/projections"
+)
+
+// Queries is the read side the server needs; *projections.Queries implements it. Every
+// method takes minPos: the read waits, bounded, until the views applied that position.
+type Queries interface {
+	Plan(ctx context.Context, planID string, minPos eventstore.Position) (projections.PlanDoc, error)
+	HospitalPlans(ctx context.Context, hospitalID string, minPos eventstore.Position) ([]projections.PlanSummary, error)
+	HospitalDispatches(ctx context.Context, hospitalID string, minPos eventstore.Position) ([]projections.DispatchView, error)
+	HospitalConsults(ctx context.Context, hospitalID string, minPos eventstore.Position) ([]projections.ConsultSummary, error)
+	Hospital(ctx context.Context, id string, minPos eventstore.Position) (projections.HospitalView, error)
+	Hospitals(ctx context.Context, minPos eventstore.Position) ([]projections.HospitalView, error)
+	Alliance(ctx context.Context, id string, minPos eventstore.Position) (projections.AllianceView, error)
+	AllianceMembers(ctx context.Context, allianceID string, minPos eventstore.Position) ([]projections.MemberView, error)
+	AllianceProtocols(ctx context.Context, allianceID string, minPos eventstore.Position) ([]projections.ProtocolView, error)
+	AdoptionMatrix(ctx context.Context, allianceID string, minPos eventstore.Position) (projections.AdoptionMatrix, error)
+	AllianceConsults(ctx context.Context, allianceID, status string, now time.Time, minPos eventstore.Position) ([]projections.ConsultSummary, error)
+	Consult(ctx context.Context, id string, minPos eventstore.Position) (projections.ConsultView, error)
+	Dispatch(ctx context.Context, id string, minPos eventstore.Position) (projections.DispatchView, error)
+	ExpertCalendar(ctx context.Context, expertID string, minPos eventstore.Position) ([]projections.CalendarEntry, error)
+	PlansOnProtocolVersion(ctx context.Context, protocolID string, version int, minPos eventstore.Position) ([]string, error)
+	WatchPlan(ctx context.Context, planID string) (<-chan eventstore.Position, func(), error)
+}
+
+var _ Queries = (*projections.Queries)(nil)
+
+var minPosParam = param{"minPosition", "integer", "wait (bounded) until the views applied this global position (read your writes)"}
+
+func (s *Server) queryRoutes() []route {
+	q := []param{minPosParam}
+	return []route{
+		{method: http.MethodGet, path: "/v1/hospitals", op: "listHospitals", summary: "The hospital directory.", kind: respJSON, query: q, h: s.getHospitals},
+		{method: http.MethodGet, path: "/v1/hospitals/:id", op: "getHospital", summary: "One hospital's directory entry.", kind: respJSON, query: q, h: s.getHospital},
+		{method: http.MethodGet, path: "/v1/hospitals/:id/plans", op: "hospitalPlans", summary: "The plans a hospital leads or is responsible for (the hospital itself, or an auditor).", kind: respJSON, query: q, h: s.hospitalPlans},
+		{method: http.MethodGet, path: "/v1/hospitals/:id/dispatches", op: "hospitalDispatches", summary: "The dispatches a hospital requested or serves as lead (the hospital itself, or an auditor).", kind: respJSON, query: q, h: s.hospitalDispatches},
+		{method: http.MethodGet, path: "/v1/hospitals/:id/consults", op: "hospitalConsults", summary: "The consults a hospital requested or receives as lead (the hospital itself, or an auditor).", kind: respJSON, query: q, h: s.hospitalConsults},
+		{method: http.MethodGet, path: "/v1/alliances/:id", op: "getAlliance", summary: "An alliance's header: lead and member counts.", kind: respJSON, query: q, h: s.getAlliance},
+		{method: http.MethodGet, path: "/v1/alliances/:id/members", op: "allianceMembers", summary: "An alliance's roster.", kind: respJSON, query: q, h: s.allianceMembers},
+		{method: http.MethodGet, path: "/v1/alliances/:id/protocols", op: "allianceProtocols", summary: "An alliance's protocol catalogue with every version.", kind: respJSON, query: q, h: s.allianceProtocols},
+		{method: http.MethodGet, path: "/v1/alliances/:id/adoption-matrix", op: "adoptionMatrix", summary: "Members against protocols: who follows which version, with declared deviations.", kind: respJSON, query: q, h: s.adoptionMatrix},
+		{method: http.MethodGet, path: "/v1/alliances/:id/consults", op: "allianceConsults", summary: "An alliance's consults by response deadline (the lead hospital, or an auditor).", kind: respJSON,
+			query: []param{{"status", "string", "open (default: requested or accepted), or one status, or all"}, minPosParam}, h: s.allianceConsults},
+		{method: http.MethodGet, path: "/v1/plans/:id", op: "getPlan", summary: "One plan's view (the responsible hospital, the alliance's lead department, or an auditor).", kind: respJSON, query: q, h: s.getPlan},
+		{method: http.MethodGet, path: "/v1/plans/:id/stream", op: "streamPlan", summary: "Server-Sent Events: every change of the plan's view; resumes after Last-Event-ID.", kind: respStream, h: s.streamPlan},
+		{method: http.MethodGet, path: "/v1/dispatches/:id", op: "getDispatch", summary: "One expert dispatch (the requesting or lead hospital, or an auditor).", kind: respJSON, query: q, h: s.getDispatch},
+		{method: http.MethodGet, path: "/v1/consults/:id", op: "getConsult", summary: "One remote consult (the requesting or lead hospital, or an auditor).", kind: respJSON, query: q, h: s.getConsult},
+		{method: http.MethodGet, path: "/v1/experts/:id/calendar", op: "expertCalendar", summary: "An expert's live bookings (lead departments and auditors).", roles: []string{RoleLead, RoleAuditor, RoleAdmin}, kind: respJSON, query: q, h: s.expertCalendar},
+		{method: http.MethodGet, path: "/v1/protocols/:id/versions/:v/plans", op: "plansOnProtocolVersion", summary: "The ids of the plans following one protocol version (lead departments and auditors).", roles: []string{RoleLead, RoleAuditor}, kind: respJSON, query: q, h: s.plansOnVersion},
+	}
+}
+
+// minPos reads ?minPosition=.
+func minPos(c echo.Context) (eventstore.Position, error) {
+	v := c.QueryParam("minPosition")
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseUint(v, 10, 64)
+	if err != nil {
+		return 0, domain.Errorf(domain.CodeInvalidInput, "minPosition must be a non-negative integer (a position from a command's response)")
+	}
+	return eventstore.Position(n), nil
+}
+
+// pathID validates the :id parameter as a ULID.
+func pathID(c echo.Context, what string) (string, error) {
+	id := c.Param("id")
+	return id, domain.ValidateID(what, id)
+}
+
+// readAll is true for callers who read everything: auditors.
+func readAll(p *Claims) bool { return p.Has(RoleAuditor) }
+
+// ownOrAuditor allows a hospital's own lists to the hospital and to auditors.
+func ownOrAuditor(p *Claims, hospitalID string) error {
+	if readAll(p) || p.HospitalID == hospitalID {
+		return nil
+	}
+	return domain.Errorf(domain.CodeForbidden, "a hospital reads only its own lists")
+}
+
+func (s *Server) requireQueries() error {
+	if s.deps.Queries == nil {
+		return domain.Errorf(domain.CodeUnavailable, "the read models are not configured")
+	}
+	return nil
+}
+
+// list answers a JSON list, never null.
+func list[T any](c echo.Context, items []T) error {
+	if items == nil {
+		items = []T{}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"items": items})
+}
+
+// byID runs a query taking (ctx, id, minPos) after the common checks.
+func byID[T any](s *Server, c echo.Context, what string, q func(context.Context, string, eventstore.Position) (T, error)) (T, string, error) {
+	var zero T
+	if err := s.requireQueries(); err != nil {
+		return zero, "", err
+	}
+	id, err := pathID(c, what)
+	if err != nil {
+		return zero, id, err
+	}
+	mp, err := minPos(c)
+	if err != nil {
+		return zero, id, err
+	}
+	v, err := q(c.Request().Context(), id, mp)
+	return v, id, err
+}
+
+func (s *Server) getHospitals(c echo.Context, _ *Claims) error {
+	if err := s.requireQueries(); err != nil {
+		return err
+	}
+	mp, err := minPos(c)
+	if err != nil {
+		return err
+	}
+	hs, err := s.deps.Queries.Hospitals(c.Request().Context(), mp)
+	if err != nil {
+		return err
+	}
+	return list(c, hs)
+}
+
+func (s *Server) getHospital(c echo.Context, _ *Claims) error {
+	h, _, err := byID(s, c, "hospitalId", s.deps.Queries.Hospital)
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("ETag", etag(h.Version))
+	return c.JSON(http.StatusOK, h)
+}
+
+func (s *Server) hospitalPlans(c echo.Context, p *Claims) error {
+	if err := ownOrAuditor(p, c.Param("id")); err != nil {
+		return err
+	}
+	v, _, err := byID(s, c, "hospitalId", s.deps.Queries.HospitalPlans)
+	if err != nil {
+		return err
+	}
+	return list(c, v)
+}
+
+func (s *Server) hospitalDispatches(c echo.Context, p *Claims) error {
+	if err := ownOrAuditor(p, c.Param("id")); err != nil {
+		return err
+	}
+	v, _, err := byID(s, c, "hospitalId", s.deps.Queries.HospitalDispatches)
+	if err != nil {
+		return err
+	}
+	return list(c, v)
+}
+
+func (s *Server) hospitalConsults(c echo.Context, p *Claims) error {
+	if err := ownOrAuditor(p, c.Param("id")); err != nil {
+		return err
+	}
+	v, _, err := byID(s, c, "hospitalId", s.deps.Queries.HospitalConsults)
+	if err != nil {
+		return err
+	}
+	return list(c, v)
+}
+
+func (s *Server) getAlliance(c echo.Context, _ *Claims) error {
+	v, _, err := byID(s, c, "allianceId", s.deps.Queries.Alliance)
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("ETag", etag(v.Version))
+	return c.JSON(http.StatusOK, v)
+}
+
+func (s *Server) allianceMembers(c echo.Context, _ *Claims) error {
+	v, _, err := byID(s, c, "allianceId", s.deps.Queries.AllianceMembers)
+	if err != nil {
+		return err
+	}
+	return list(c, v)
+}
+
+func (s *Server) allianceProtocols(c echo.Context, _ *Claims) error {
+	v, _, err := byID(s, c, "allianceId", s.deps.Queries.AllianceProtocols)
+	if err != nil {
+		return err
+	}
+	return list(c, v)
+}
+
+func (s *Server) adoptionMatrix(c echo.Context, _ *Claims) error {
+	v, _, err := byID(s, c, "allianceId", s.deps.Queries.AdoptionMatrix)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, v)
+}
+
+func (s *Server) allianceConsults(c echo.Context, p *Claims) error {
+	al, id, err := byID(s, c, "allianceId", s.deps.Queries.Alliance)
+	if err != nil {
+		return err
+	}
+	if !readAll(p) && p.HospitalID != al.Lead.HospitalID {
+		return domain.Errorf(domain.CodeForbidden, "only the alliance's lead hospital reads its consult queue")
+	}
+	status := c.QueryParam("status")
+	if len(status) > 40 {
+		return domain.Errorf(domain.CodeInvalidInput, "status is too long")
+	}
+	v, err := s.deps.Queries.AllianceConsults(c.Request().Context(), id, status, s.deps.Now(), 0)
+	if err != nil {
+		return err
+	}
+	return list(c, v)
+}
+
+// getPlan is the hot read: one Redis round trip, the stored JSON written as is, the
+// read recorded in the access log off the request path.
+func (s *Server) getPlan(c echo.Context, p *Claims) error {
+	doc, id, err := byID(s, c, "planId", s.deps.Queries.Plan)
+	if err != nil {
+		if domain.ErrorCode(err) == domain.CodeNotFound {
+			s.recordAccess(p, "plan", id, domain.AccessNotFound)
+		}
+		return err
+	}
+	if err := mayReadPlan(p, doc); err != nil {
+		s.recordAccess(p, "plan", id, domain.AccessDenied)
+		return err
+	}
+	s.recordAccess(p, "plan", id, domain.AccessAllowed)
+	c.Response().Header().Set("ETag", etag(doc.Version))
+	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, doc.JSON)
+}
+
+// mayReadPlan: the responsible hospital, the lead department of the plan's alliance,
+// and auditors read a plan.
+func mayReadPlan(p *Claims, doc projections.PlanDoc) error {
+	switch {
+	case readAll(p):
+		return nil
+	case p.HospitalID == doc.Responsible:
+		return nil
+	case p.HospitalID == doc.Lead && (doc.LeadDepartment == "" || p.DepartmentID == doc.LeadDepartment):
+		return nil
+	}
+	return domain.Errorf(domain.CodeForbidden, "only the responsible hospital and the alliance's lead department read this plan")
+}
+
+// partyOrAuditor allows a dispatch or consult to its requesting hospital, its lead
+// hospital and auditors.
+func partyOrAuditor(p *Claims, requesting, lead string) error {
+	if readAll(p) || p.HospitalID == requesting || p.HospitalID == lead {
+		return nil
+	}
+	return domain.Errorf(domain.CodeForbidden, "only the requesting and the lead hospital read this")
+}
+
+func (s *Server) getDispatch(c echo.Context, p *Claims) error {
+	v, id, err := byID(s, c, "dispatchId", s.deps.Queries.Dispatch)
+	if err != nil {
+		return err
+	}
+	if err := partyOrAuditor(p, v.RequestingHospitalID, v.LeadHospitalID); err != nil {
+		s.recordAccess(p, "dispatch", id, domain.AccessDenied)
+		return err
+	}
+	s.recordAccess(p, "dispatch", id, domain.AccessAllowed)
+	c.Response().Header().Set("ETag", etag(v.Version))
+	return c.JSON(http.StatusOK, v)
+}
+
+func (s *Server) getConsult(c echo.Context, p *Claims) error {
+	v, id, err := byID(s, c, "consultId", s.deps.Queries.Consult)
+	if err != nil {
+		return err
+	}
+	if err := partyOrAuditor(p, v.RequestingHospitalID, v.LeadHospitalID); err != nil {
+		s.recordAccess(p, "consult", id, domain.AccessDenied)
+		return err
+	}
+	s.recordAccess(p, "consult", id, domain.AccessAllowed)
+	c.Response().Header().Set("ETag", etag(v.Version))
+	return c.JSON(http.StatusOK, v)
+}
+
+func (s *Server) expertCalendar(c echo.Context, _ *Claims) error {
+	v, _, err := byID(s, c, "expertId", s.deps.Queries.ExpertCalendar)
+	if err != nil {
+		return err
+	}
+	return list(c, v)
+}
+
+func (s *Server) plansOnVersion(c echo.Context, _ *Claims) error {
+	if err := s.requireQueries(); err != nil {
+		return err
+	}
+	id, err := pathID(c, "protocolId")
+	if err != nil {
+		return err
+	}
+	v, err := strconv.Atoi(c.Param("v"))
+	if err != nil || v < 1 {
+		return domain.Errorf(domain.CodeInvalidInput, "the version in the path must be a positive number")
+	}
+	mp, err := minPos(c)
+	if err != nil {
+		return err
+	}
+	ids, err := s.deps.Queries.PlansOnProtocolVersion(c.Request().Context(), id, v, mp)
+	if err != nil {
+		return err
+	}
+	return list(c, ids)
+}
+
+// recordAccess queues one read for the access log (never blocks).
+func (s *Server) recordAccess(p *Claims, resource, id, outcome string) {
+	if s.deps.Access == nil || p == nil {
+		return
+	}
+	role := RoleMember
+	if readAll(p) {
+		role = RoleAuditor
+	} else if p.Has(RoleLead) {
+		role = RoleLead
+	}
+	s.deps.Access.Record(domain.AccessEntry{Actor: p.Actor(role), Resource: resource, ID: truncate(id, 40), Outcome: outcome, At: s.deps.Now().UTC()})
+}

@@ -19,6 +19,7 @@ import (
 	"github.com/medalliance/allianced/adapters/app"
 	"github.com/medalliance/allianced/adapters/eventstore"
 	"github.com/medalliance/allianced/domain"
+	"github.com/medalliance/allianced/projections"
 )
 
 // Config tunes the HTTP layer; zero values take the defaults named on each field.
@@ -37,9 +38,10 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// LagReporter reports how far the projections are behind the log (the projector).
+// LagReporter reports how far the projections are behind the log; *projections.Projector
+// implements it.
 type LagReporter interface {
-	Lag(ctx context.Context) (uint64, error)
+	Lag(ctx context.Context) (projections.Lag, error)
 }
 
 // Deps are the collaborators the server drives.
