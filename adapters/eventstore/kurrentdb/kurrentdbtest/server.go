@@ -36,6 +36,7 @@ type record struct {
 	stream      string
 	revision    uint64
 	position    uint64
+	end         uint64 // post-position: where the next record starts
 	eventType   string
 	contentType string
 	created     int64 // .NET ticks (100 ns) since the Unix epoch
@@ -231,6 +232,7 @@ func (s *Server) appendLocked(stream string, events []proposed, now time.Time) [
 		// Positions are byte offsets in KurrentDB's transaction log: advance by roughly the
 		// size of the record so they grow unevenly, as real ones do.
 		s.nextPos += uint64(64 + len(stream) + len(e.eventType) + len(e.metadata) + len(e.data))
+		r.end = s.nextPos
 		s.log = append(s.log, r)
 		s.streams[stream] = append(s.streams[stream], r)
 		out = append(out, r)

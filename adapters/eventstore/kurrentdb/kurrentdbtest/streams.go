@@ -522,7 +522,7 @@ func (svc *streamsService) subscribe(opts *api.ReadReq_Options, f *filter, out a
 			}
 			considered++
 			if f != nil && !isStream && f.interval > 0 && considered%f.interval == 0 {
-				if err := out.Send(checkpoint(r.position)); err != nil {
+				if err := out.Send(checkpoint(r.end)); err != nil {
 					return err
 				}
 			}
@@ -546,6 +546,9 @@ func (svc *streamsService) subscribe(opts *api.ReadReq_Options, f *filter, out a
 	}
 }
 
-func checkpoint(pos uint64) *api.ReadResp {
-	return &api.ReadResp{Content: &api.ReadResp_Checkpoint_{Checkpoint: &api.ReadResp_Checkpoint{CommitPosition: pos, PreparePosition: pos}}}
+// checkpoint is a filtered subscription's progress report. KurrentDB sends the position
+// where its reader continues (the post-position of the last record it considered) with a
+// prepare position of 0; it need not be the position of any event.
+func checkpoint(next uint64) *api.ReadResp {
+	return &api.ReadResp{Content: &api.ReadResp_Checkpoint_{Checkpoint: &api.ReadResp_Checkpoint{CommitPosition: next, PreparePosition: 0}}}
 }
