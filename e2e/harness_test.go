@@ -1,7 +1,3 @@
-// Package e2e builds the real allianced binary, starts it on a loopback port with a
-// temporary data directory and drives it over HTTP the way a lead department, a member
-// hospital and an auditor would. Nothing here imports the service's packages: the tests
-// see only what a client sees (routes, status codes, JSON bodies, headers, exit codes).
 package e2e
 
 import (
@@ -286,9 +282,10 @@ type errBody struct {
 
 // cmdResult is the JSON of a successful command.
 type cmdResult struct {
-	ID       string `json:"id"`
-	Version  uint64 `json:"version"`
-	Position uint64 `json:"position"`
+	ID          string `json:"id"`
+	Version     uint64 `json:"version"`
+	Position    uint64 `json:"position"`
+	DeviationID string `json:"deviationId"`
 }
 
 // request sends method path with an optional JSON body and extra headers as u.

@@ -112,7 +112,7 @@ func (f *fixture) note(pos uint64) {
 func (f *fixture) newPlan(ctx context.Context) (string, error) {
 	mrn := "LB" + strconv.FormatInt(f.mrn.Add(1), 10)
 	p, err := f.api.post(ctx, f.lead, "/v1/plans", map[string]any{"allianceId": f.allianceID, "protocolId": f.protocol,
-		"version": f.version, "medicalRecordNumber": mrn, "startDate": "2026-11-23"})
+		"version": f.version, "medicalRecordNumber": mrn, "startDate": "2026-11-23T00:00:00Z"})
 	if err != nil {
 		return "", err
 	}
