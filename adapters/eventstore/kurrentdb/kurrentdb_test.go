@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -492,4 +493,79 @@ func BenchmarkReadAll(b *testing.B) {
 		}
 	}
 	b.ReportMetric(5000, "events/op")
+}
+
+// TestConcurrentCallsAcrossRestarts runs appends and reads from several goroutines while
+// the server goes down and comes back twice: every call must end within the call timeout
+// (no hang), fail only as unavailable, and the store must work again afterwards.
+func TestConcurrentCallsAcrossRestarts(t *testing.T) {
+	srv := MustStartServer(t)
+	const timeout = time.Second
+	st := MustOpen(t, srv.URL(), kurrentdb.Options{CallTimeout: timeout})
+	ctx := context.Background()
+
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var unavailableCalls atomic.Int64
+	errs := make(chan error, 8)
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			stream := fmt.Sprintf("churn-%d", w)
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				start := time.Now()
+				var err error
+				if i%2 == 0 {
+					_, err = st.Append(ctx, stream, eventstore.Any(), []eventstore.EventData{event(w*100000 + i)})
+				} else {
+					_, err = st.ReadAll(ctx, 0, 50)
+				}
+				if took := time.Since(start); took > timeout+time.Second {
+					errs <- fmt.Errorf("worker %d call %d took %s", w, i, took)
+					return
+				}
+				if err != nil && !isUnavailable(err) {
+					errs <- fmt.Errorf("worker %d call %d: %v", w, i, err)
+					return
+				}
+				if err != nil {
+					unavailableCalls.Add(1)
+				}
+			}
+		}(w)
+	}
+	for round := 0; round < 2; round++ {
+		time.Sleep(300 * time.Millisecond)
+		srv.Stop()
+		time.Sleep(300 * time.Millisecond)
+		if err := srv.Restart(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(300 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if unavailableCalls.Load() == 0 {
+		t.Error("no call failed while the server was down: the outage was not exercised")
+	}
+	var err error
+	for i := 0; i < 20; i++ {
+		if _, err = st.Append(ctx, "churn-after", eventstore.Any(), []eventstore.EventData{event(1)}); err == nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("after the restarts: %v", err)
+	}
 }
