@@ -116,6 +116,7 @@ func (q *Queries) Close() error {
 func (q *Queries) listen(ctx context.Context) {
 	defer close(q.done)
 	planPrefix := PlanChannel(q.prefix, "")
+	subscribed := false
 	for {
 		msg, err := q.ps.Receive(ctx)
 		if err != nil {
@@ -134,9 +135,12 @@ func (q *Queries) listen(ctx context.Context) {
 		switch m := msg.(type) {
 		case *redis.Subscription:
 			if m.Kind == "subscribe" && m.Channel == generationChannel(q.prefix) {
-				// (Re)subscribed: messages may have been missed while disconnected.
-				q.setGeneration("")
-				q.nudgeWatchers()
+				if subscribed {
+					// Resubscribed after a reconnect: messages may have been missed.
+					q.setGeneration("")
+					q.nudgeWatchers()
+				}
+				subscribed = true
 			}
 		case *redis.Message:
 			switch {

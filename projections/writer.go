@@ -82,7 +82,10 @@ func (w *writer) apply(ctx context.Context, recs []eventstore.RecordedEvent) err
 		}
 		events = append(events, event{env: env, ev: ev, pos: recs[i].Position, ver: recs[i].Version})
 	}
-	last := recs[len(recs)-1].Position
+	var last eventstore.Position
+	for i := range recs {
+		last = max(last, recs[i].Position)
+	}
 	watch := []string{w.ks.checkpoint()}
 	if w.live {
 		watch = append(watch, currentKey(w.ks.prefix))
@@ -143,9 +146,15 @@ func (w *writer) attempt(ctx context.Context, tx *redis.Tx, events []event, last
 	if stored >= last {
 		return stored, nil, nil // all delivered before: a duplicate delivery
 	}
-	todo := events
-	for len(todo) > 0 && todo[0].pos <= stored {
-		todo = todo[1:]
+	// Keep each event once, in order: drop those applied before (at or below the stored
+	// checkpoint) and repeats within the run.
+	todo := make([]event, 0, len(events))
+	seen := stored
+	for _, e := range events {
+		if e.pos > seen {
+			todo = append(todo, e)
+			seen = e.pos
+		}
 	}
 	b := newBatch(ctx, tx, w.ks)
 	var refs []docRef
