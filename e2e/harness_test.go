@@ -28,11 +28,16 @@ import (
 var binary string
 
 // TestMain builds ./cmd/allianced into a temporary directory once for every test.
+// E2E_ALLIANCED_BIN, when set, names a binary to test instead (e.g. a release build).
 func TestMain(m *testing.M) {
 	os.Exit(run(m))
 }
 
 func run(m *testing.M) int {
+	if bin := os.Getenv("E2E_ALLIANCED_BIN"); bin != "" {
+		binary = bin
+		return m.Run()
+	}
 	dir, err := os.MkdirTemp("", "allianced-e2e-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: temp dir:", err)
