@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
+
 	"github.com/medalliance/allianced/adapters/eventstore"
 	"github.com/medalliance/allianced/adapters/eventstore/kurrentdb"
 	"github.com/medalliance/allianced/adapters/eventstore/kurrentdb/kurrentdbtest"
@@ -401,6 +403,44 @@ func TestServerDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkSequence(t, evs, "down-1", 2)
+}
+
+// TestDeletedStreamsAreNotFound checks that a soft-deleted and a tombstoned stream
+// (deleted by another client) read as not found through the port.
+func TestDeletedStreamsAreNotFound(t *testing.T) {
+	srv := MustStartServer(t)
+	st := MustOpen(t, srv.URL(), kurrentdb.Options{})
+	ctx := context.Background()
+	appendN(t, st, "gone-soft", 0, 2)
+	appendN(t, st, "gone-hard", 0, 2)
+
+	conf, err := esdb.ParseConnectionString(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf.Logger = esdb.NoopLogging()
+	c, err := esdb.NewClient(conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.DeleteStream(ctx, "gone-soft", esdb.DeleteStreamOptions{ExpectedRevision: esdb.Revision(1)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.TombstoneStream(ctx, "gone-hard", esdb.TombstoneStreamOptions{ExpectedRevision: esdb.Revision(1)}); err != nil {
+		t.Fatal(err)
+	}
+	for _, stream := range []string{"gone-soft", "gone-hard"} {
+		_, err := st.ReadStream(ctx, stream, eventstore.Forwards, 0, 10)
+		if !errors.Is(err, eventstore.ErrStreamNotFound) || domain.ErrorCode(err) != domain.CodeNotFound {
+			t.Errorf("ReadStream(%s): got %v, want not found", stream, err)
+		}
+	}
+	// The $metadata and $streamDeleted records the deletes wrote stay out of the log.
+	all, err := st.ReadAll(ctx, 0, 100)
+	if err != nil || len(all) != 4 {
+		t.Fatalf("ReadAll: got %d events, %v; want the 4 appended", len(all), err)
+	}
 }
 
 // TestWrongExpectedVersion checks each expected-version kind against the server and that

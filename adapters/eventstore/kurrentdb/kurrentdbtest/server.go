@@ -5,9 +5,10 @@
 //
 // It implements ServerFeatures.GetSupportedMethods, Streams.Append, Streams.Read (stream
 // and $all reads, forwards and backwards, filters, catch-up and live subscriptions with
-// checkpoints and caught_up) and Streams.Delete. It leaves out BatchAppend (never called by
-// the v4.2.0 client), Tombstone, persistent subscriptions, projections, gossip, users,
-// operations and authentication. Data lives in memory and survives Restart, not Stop of
+// checkpoints and caught_up), Streams.Delete and Streams.Tombstone. It leaves out
+// BatchAppend (never called by the v4.2.0 client), resolving links, stream metadata
+// semantics (ACLs, max age and count), persistent subscriptions, projections, gossip
+// (single node only), users, operations, authentication and TLS. Data lives in memory and survives Restart, not Stop of
 // the process.
 package kurrentdbtest
 
@@ -48,25 +49,28 @@ type record struct {
 type Server struct {
 	addr string
 
-	mu       sync.Mutex
-	log      []*record
-	streams  map[string][]*record
-	deleted  map[string]uint64 // stream -> first readable revision after a soft delete
-	nextPos  uint64
-	appended chan struct{} // closed and replaced on every append, to wake subscriptions
-	delay    time.Duration
-	grpc     *grpc.Server
-	lis      net.Listener
-	stopping chan struct{} // closed by Stop to end live subscriptions
+	mu      sync.Mutex
+	log     []*record
+	streams map[string][]*record
+	deleted map[string]uint64 // stream -> first readable revision after a soft delete
+	// tombstoned streams are deleted for good: reads and writes fail with stream-deleted.
+	tombstoned map[string]bool
+	nextPos    uint64
+	appended   chan struct{} // closed and replaced on every append, to wake subscriptions
+	delay      time.Duration
+	grpc       *grpc.Server
+	lis        net.Listener
+	stopping   chan struct{} // closed by Stop to end live subscriptions
 }
 
 // Start listens on addr ("127.0.0.1:0" picks a free port), seeds the log with a few
 // system events as a fresh KurrentDB node has, and serves until Stop.
 func Start(addr string) (*Server, error) {
 	s := &Server{
-		streams:  make(map[string][]*record),
-		deleted:  make(map[string]uint64),
-		appended: make(chan struct{}),
+		streams:    make(map[string][]*record),
+		deleted:    make(map[string]uint64),
+		tombstoned: make(map[string]bool),
+		appended:   make(chan struct{}),
 		// A real log starts after a chunk header, so no record is at position 0, which
 		// clients use to mean "the start".
 		nextPos: 128,

@@ -371,3 +371,36 @@ func TestRestartKeepsData(t *testing.T) {
 		t.Fatalf("after restart: got %v, %v", describe(evs), err)
 	}
 }
+
+func TestTombstoneStream(t *testing.T) {
+	_, c := MustClient(t)
+	ctx := context.Background()
+	mustAppend(t, c, "tomb-1", data("A", 0))
+	if _, err := c.TombstoneStream(ctx, "tomb-1", esdb.TombstoneStreamOptions{ExpectedRevision: esdb.Revision(5)}); err == nil {
+		t.Fatal("tombstone with a wrong expected revision succeeded")
+	}
+	if _, err := c.TombstoneStream(ctx, "tomb-1", esdb.TombstoneStreamOptions{ExpectedRevision: esdb.StreamExists{}}); err != nil {
+		t.Fatal(err)
+	}
+	wantDeleted := func(what string, err error) {
+		t.Helper()
+		var esErr *esdb.Error
+		if !errors.As(err, &esErr) || esErr.Code() != esdb.ErrorCodeStreamDeleted {
+			t.Fatalf("%s a tombstoned stream: got %v, want ErrorCodeStreamDeleted", what, err)
+		}
+	}
+	rs, err := c.ReadStream(ctx, "tomb-1", esdb.ReadStreamOptions{}, 10)
+	_, err = readAllEvents(t, rs, err)
+	wantDeleted("reading", err)
+	_, err = c.AppendToStream(ctx, "tomb-1", esdb.AppendToStreamOptions{}, data("A", 1))
+	wantDeleted("appending to", err)
+	_, err = c.DeleteStream(ctx, "tomb-1", esdb.DeleteStreamOptions{})
+	wantDeleted("deleting", err)
+
+	// The tombstone is a system record in $all.
+	rs, err = c.ReadAll(ctx, esdb.ReadAllOptions{Direction: esdb.Backwards, From: esdb.End{}}, 1)
+	evs, err := readAllEvents(t, rs, err)
+	if err != nil || len(evs) != 1 || evs[0].EventType != "$streamDeleted" || evs[0].StreamID != "tomb-1" {
+		t.Fatalf("last record of $all: got %v, %v; want the tombstone", describe(evs), err)
+	}
+}

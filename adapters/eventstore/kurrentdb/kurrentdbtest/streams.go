@@ -9,13 +9,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"regexp"
 	"strings"
 	"time"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/protos/shared"
 	api "github.com/EventStore/EventStore-Client-Go/v4/protos/streams"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 )
 
@@ -64,6 +67,9 @@ func (svc *streamsService) Append(stream api.Streams_AppendServer) error {
 	s := svc.s
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.tombstoned[name] {
+		return streamDeleted(stream, name)
+	}
 	last, exists := s.lastRevisionLocked(name)
 	ok := true
 	switch e := opts.GetExpectedStreamRevision().(type) {
@@ -213,21 +219,20 @@ func (svc *streamsService) Delete(ctx context.Context, req *api.DeleteReq) (*api
 	s := svc.s
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	last, exists := s.lastRevisionLocked(name)
-	ok := true
+	if s.tombstoned[name] {
+		return nil, streamDeleted(grpcServerStream{ctx}, name)
+	}
+	var expected any
 	switch e := opts.GetExpectedStreamRevision().(type) {
 	case *api.DeleteReq_Options_NoStream:
-		ok = !exists
+		expected = noStream{}
 	case *api.DeleteReq_Options_StreamExists:
-		ok = exists
+		expected = streamExists{}
 	case *api.DeleteReq_Options_Revision:
-		ok = exists && last == e.Revision
+		expected = e.Revision
 	}
-	if !ok {
-		return nil, status.Errorf(codes.FailedPrecondition, "wrong expected version for stream %s", name)
-	}
-	if !exists {
-		return nil, status.Errorf(codes.NotFound, "stream %s not found", name)
+	if err := s.checkDeleteLocked(name, expected); err != nil {
+		return nil, err
 	}
 	tb := uint64(len(s.streams[name]))
 	recs := s.appendLocked("$$"+name, []proposed{{
@@ -237,6 +242,95 @@ func (svc *streamsService) Delete(ctx context.Context, req *api.DeleteReq) (*api
 	s.deleted[name] = tb
 	p := recs[0].position
 	return &api.DeleteResp{PositionOption: &api.DeleteResp_Position_{Position: &api.DeleteResp_Position{CommitPosition: p, PreparePosition: p}}}, nil
+}
+
+// Tombstone deletes a stream for good, as KurrentDB does: it writes a $streamDeleted
+// record to the stream, after which reads, subscriptions and appends fail with the
+// stream-deleted exception.
+func (svc *streamsService) Tombstone(ctx context.Context, req *api.TombstoneReq) (*api.TombstoneResp, error) {
+	opts := req.GetOptions()
+	name := string(opts.GetStreamIdentifier().GetStreamName())
+	s := svc.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.tombstoned[name] {
+		return nil, streamDeleted(grpcServerStream{ctx}, name)
+	}
+	var expected any
+	switch e := opts.GetExpectedStreamRevision().(type) {
+	case *api.TombstoneReq_Options_NoStream:
+		expected = noStream{}
+	case *api.TombstoneReq_Options_StreamExists:
+		expected = streamExists{}
+	case *api.TombstoneReq_Options_Revision:
+		expected = e.Revision
+	}
+	last, exists := s.lastRevisionLocked(name)
+	if !expectedHolds(expected, last, exists) {
+		return nil, wrongExpectedStatus(name)
+	}
+	now := time.Now()
+	r := &record{
+		id: randomID(now), stream: name, revision: math.MaxInt64, position: s.nextPos,
+		eventType: "$streamDeleted", contentType: "application/octet-stream", created: now.UnixNano() / 100,
+	}
+	s.nextPos += uint64(64 + len(name))
+	r.end = s.nextPos
+	s.log = append(s.log, r)
+	s.tombstoned[name] = true
+	close(s.appended)
+	s.appended = make(chan struct{})
+	return &api.TombstoneResp{PositionOption: &api.TombstoneResp_Position_{Position: &api.TombstoneResp_Position{CommitPosition: r.position, PreparePosition: r.position}}}, nil
+}
+
+type noStream struct{}
+type streamExists struct{}
+
+// expectedHolds checks a delete's or tombstone's expected revision: nil (any),
+// noStream{}, streamExists{} or an exact uint64 revision.
+func expectedHolds(expected any, last uint64, exists bool) bool {
+	switch e := expected.(type) {
+	case noStream:
+		return !exists
+	case streamExists:
+		return exists
+	case uint64:
+		return exists && last == e
+	}
+	return true
+}
+
+func wrongExpectedStatus(name string) error {
+	return status.Errorf(codes.FailedPrecondition, "wrong expected version for stream %s", name)
+}
+
+func (s *Server) checkDeleteLocked(name string, expected any) error {
+	last, exists := s.lastRevisionLocked(name)
+	if !expectedHolds(expected, last, exists) {
+		return wrongExpectedStatus(name)
+	}
+	if !exists {
+		return status.Errorf(codes.NotFound, "stream %s not found", name)
+	}
+	return nil
+}
+
+// trailerSetter is the part of a gRPC server stream (or a unary call's context) that
+// carries trailers.
+type trailerSetter interface {
+	SetTrailer(metadata.MD)
+}
+
+// grpcServerStream lets a unary handler set trailers through its context.
+type grpcServerStream struct{ ctx context.Context }
+
+func (g grpcServerStream) SetTrailer(md metadata.MD) { _ = grpc.SetTrailer(g.ctx, md) }
+
+// streamDeleted is KurrentDB's error for a tombstoned stream: the client recognises it
+// by the exception and stream-name trailers.
+func streamDeleted(ts trailerSetter, name string) error {
+	ts.SetTrailer(metadata.Pairs("exception", "stream-deleted", "stream-name", name))
+	return status.Errorf(codes.FailedPrecondition, "event stream '%s' is deleted", name)
 }
 
 // filter is a compiled $all filter on event types or stream names.
@@ -334,6 +428,11 @@ func (svc *streamsService) Read(req *api.ReadReq, out api.Streams_ReadServer) er
 		return err
 	}
 	if _, ok := opts.GetCountOption().(*api.ReadReq_Options_Subscription); ok {
+		if so, ok := opts.GetStreamOption().(*api.ReadReq_Options_Stream); ok {
+			if name := string(so.Stream.GetStreamIdentifier().GetStreamName()); svc.s.isTombstoned(name) {
+				return streamDeleted(out, name)
+			}
+		}
 		return svc.subscribe(opts, f, out)
 	}
 	backwards := opts.GetReadDirection() == api.ReadReq_Options_Backwards
@@ -342,6 +441,9 @@ func (svc *streamsService) Read(req *api.ReadReq, out api.Streams_ReadServer) er
 	switch so := opts.GetStreamOption().(type) {
 	case *api.ReadReq_Options_Stream:
 		name := string(so.Stream.GetStreamIdentifier().GetStreamName())
+		if svc.s.isTombstoned(name) {
+			return streamDeleted(out, name)
+		}
 		var found bool
 		recs, found = svc.s.readStream(name, so.Stream, backwards, count)
 		if !found {
@@ -360,6 +462,12 @@ func (svc *streamsService) Read(req *api.ReadReq, out api.Streams_ReadServer) er
 		}
 	}
 	return nil
+}
+
+func (s *Server) isTombstoned(name string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.tombstoned[name]
 }
 
 // readStream returns the events of a stream read, and false if the stream has no
