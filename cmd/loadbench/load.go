@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -168,7 +169,7 @@ func (a api) do(ctx context.Context, token, method, path string, body, out any, 
 	defer res.Body.Close()
 	if res.StatusCode/100 != 2 {
 		b, _ := io.ReadAll(io.LimitReader(res.Body, 2048))
-		return &httpError{Method: method, Path: path, Status: res.StatusCode, Body: string(b)}
+		return &httpError{Method: method, Path: path, Status: res.StatusCode, Body: strings.TrimSpace(string(b))}
 	}
 	if out == nil {
 		_, err = io.Copy(io.Discard, res.Body)

@@ -47,6 +47,7 @@ type options struct {
 	steps           int
 	commandsFor     time.Duration
 	keep            bool
+	warmup          time.Duration
 }
 
 func main() {
@@ -64,6 +65,7 @@ func main() {
 	flag.IntVar(&o.plans, "plans", 1000, "plans the command benchmark records steps on")
 	flag.IntVar(&o.steps, "steps", 120, "steps of the benchmark protocol (each plan takes this many step commands)")
 	flag.DurationVar(&o.commandsFor, "commands-for", 10*time.Second, "length of the command benchmark")
+	flag.DurationVar(&o.warmup, "warmup", 0, "warm-up before the soak's RSS samples (default: a tenth of -soak, 5s to 30s)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the data directories (printed) instead of deleting them")
 	flag.StringVar(&serveBaseline, "serve-baseline", "", "internal: serve the echo + go-redis baseline on this address")
 	flag.StringVar(&redisAddr, "redis-addr", "127.0.0.1:6379", "internal: Redis address of the baseline server")
@@ -389,7 +391,10 @@ func soak(ctx context.Context, o options, tmp string, client *http.Client) error
 			}
 		}()
 	}
-	warm := min(30*time.Second, max(5*time.Second, o.soak/10))
+	warm := o.warmup
+	if warm <= 0 {
+		warm = min(30*time.Second, max(5*time.Second, o.soak/10))
+	}
 	fmt.Printf("\n== (c) memory soak: %v after a %v warm-up, mixed load (24 readers, 8 writers), %s\n", o.soak, warm, mode)
 	srv, err := startAllianced(o.bin, dir, extra...)
 	if err != nil {
@@ -403,7 +408,13 @@ func soak(ctx context.Context, o options, tmp string, client *http.Client) error
 	if err := f.addPlans(ctx, 100); err != nil {
 		return err
 	}
+	if err := f.waitViews(ctx); err != nil {
+		return err
+	}
 	readers, writers := 24, 8
+	// Readers read the plans set up before the load (a plan a writer creates becomes the
+	// member's to read only once the views applied its handover).
+	readable := slices.Clone(f.plans)
 	type cursor struct {
 		plan string
 		step int
@@ -411,10 +422,7 @@ func soak(ctx context.Context, o options, tmp string, client *http.Client) error
 	cursors := make([]cursor, writers)
 	mixed := func(ctx context.Context, w, i int) error {
 		if w < readers {
-			f.planMu.Lock()
-			p := f.plans[rand.IntN(len(f.plans))]
-			f.planMu.Unlock()
-			return f.readPlan(ctx, p)
+			return f.readPlan(ctx, readable[rand.IntN(len(readable))])
 		}
 		c := &cursors[w-readers]
 		if c.plan == "" || c.step >= len(f.steps) {
@@ -465,8 +473,8 @@ func soak(ctx context.Context, o options, tmp string, client *http.Client) error
 		peak = max(peak, s.rss)
 	}
 	drift := 100 * float64(last-first) / float64(first)
-	fmt.Printf("RSS after warm-up %.1f MiB, at end %.1f MiB, max %.1f MiB, drift %+.1f%% over %v (%d samples)\n",
-		mib(first), mib(last), mib(peak), drift, samples[len(samples)-1].at-samples[0].at, len(samples))
+	fmt.Printf("RSS after warm-up %.1f MiB, at end %.1f MiB, max %.1f MiB, drift %+.1f%% over %.0fs (%d samples, one a second)\n",
+		mib(first), mib(last), mib(peak), drift, (samples[len(samples)-1].at - samples[0].at).Seconds(), len(samples))
 	return nil
 }
 
