@@ -8,6 +8,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -63,11 +64,28 @@ type AuthConfig struct {
 	Now func() time.Time
 }
 
-// Verifier checks bearer tokens.
+// Verifier checks bearer tokens. It remembers tokens it verified until they expire (at
+// most tokenCacheTTL, at most tokenCacheMax of them), so a client sending the same
+// token on every request pays for the signature check and claims decoding once: on the
+// hot plan read that check costs about as much as the rest of the handler.
 type Verifier struct {
 	key    any
 	parser *jwt.Parser
+	now    func() time.Time
+
+	mu    sync.RWMutex
+	cache map[string]cachedClaims
 }
+
+type cachedClaims struct {
+	claims *Claims // shared and never modified
+	until  time.Time
+}
+
+const (
+	tokenCacheMax = 10_000
+	tokenCacheTTL = 5 * time.Minute
+)
 
 // NewVerifier builds a token verifier from cfg. A PEM that holds no RSA or ECDSA public
 // key, or a missing key, is an error at start-up rather than at the first request.
@@ -85,7 +103,10 @@ func NewVerifier(cfg AuthConfig) (*Verifier, error) {
 	if cfg.Audience != "" {
 		opts = append(opts, jwt.WithAudience(cfg.Audience))
 	}
-	v := &Verifier{}
+	v := &Verifier{now: cfg.Now, cache: map[string]cachedClaims{}}
+	if v.now == nil {
+		v.now = time.Now
+	}
 	switch {
 	case len(cfg.PublicKeyPEM) > 0 && len(cfg.HS256Secret) > 0:
 		return nil, errors.New("auth: configure either an HS256 secret or a public key, not both")
@@ -150,6 +171,31 @@ func parsePublicKey(data []byte) (any, string, error) {
 // service's own claims (sub, hid, known roles). Any failure is unauthenticated, with a
 // message that says what to fix but nothing about the key.
 func (v *Verifier) Verify(token string) (*Claims, error) {
+	now := v.now()
+	v.mu.RLock()
+	hit, ok := v.cache[token]
+	v.mu.RUnlock()
+	if ok && now.Before(hit.until) {
+		return hit.claims, nil
+	}
+	c, err := v.verify(token)
+	if err != nil {
+		return nil, err
+	}
+	until := now.Add(tokenCacheTTL)
+	if exp := c.ExpiresAt.Time; exp.Before(until) {
+		until = exp
+	}
+	v.mu.Lock()
+	if len(v.cache) >= tokenCacheMax {
+		clear(v.cache) // crude but bounded; the next requests re-verify
+	}
+	v.cache[token] = cachedClaims{claims: c, until: until}
+	v.mu.Unlock()
+	return c, nil
+}
+
+func (v *Verifier) verify(token string) (*Claims, error) {
 	var c Claims
 	_, err := v.parser.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return v.key, nil })
 	if err != nil {

@@ -155,3 +155,23 @@ func TestMintTokenRoundTrip(t *testing.T) {
 		t.Fatalf("got %+v, %v", c, err)
 	}
 }
+
+// TestVerifierCacheHonoursExpiry: a remembered token stops working when it expires.
+func TestVerifierCacheHonoursExpiry(t *testing.T) {
+	now := time.Now()
+	clock := func() time.Time { return now }
+	v, err := httpapi.NewVerifier(httpapi.AuthConfig{HS256Secret: testSecret, Leeway: time.Second, Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := sign(t, jwt.SigningMethodHS256, testSecret, claims(now.Add(time.Minute)))
+	for i := range 2 { // the second call is served from the cache
+		if _, err := v.Verify(tok); err != nil {
+			t.Fatalf("call %d: %v", i, err)
+		}
+	}
+	now = now.Add(2 * time.Minute)
+	if _, err := v.Verify(tok); err == nil {
+		t.Fatal("an expired token was accepted from the cache")
+	}
+}
