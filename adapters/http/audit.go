@@ -12,8 +12,9 @@ import (
 	"github.com/medalliance/allianced/domain"
 )
 
-// auditReaders may read the audit endpoints: auditors and administrators.
-var auditReaders = []string{RoleAuditor, RoleAdmin}
+// auditReaders may read the audit endpoints: auditors only (least privilege: an
+// administrator registers hospitals but does not read the history).
+var auditReaders = []string{RoleAuditor}
 
 func (s *Server) auditRoutes() []route {
 	return []route{

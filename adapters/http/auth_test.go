@@ -25,7 +25,7 @@ func sign(t *testing.T, method jwt.SigningMethod, key any, claims jwt.Claims) st
 }
 
 func claims(exp time.Time) httpapi.Claims {
-	c := httpapi.Claims{HospitalID: "01J00000000000000000000001", DepartmentID: "haem", Roles: []string{httpapi.RoleAdmin},
+	c := httpapi.Claims{HospitalID: "01J00000000000000000000001", DepartmentID: "haem", Roles: []string{httpapi.RoleAuditor},
 		RegisteredClaims: jwt.RegisteredClaims{Subject: "u1"}}
 	if !exp.IsZero() {
 		c.ExpiresAt = jwt.NewNumericDate(exp)
@@ -120,6 +120,7 @@ func TestAuthorization(t *testing.T) {
 		{"auditor reads the log", "GET", "/v1/audit/events", w.auditor, ``, 200},
 		{"auditor verifies", "GET", "/v1/audit/verify", w.auditor, ``, 200},
 		{"member cannot read the log", "GET", "/v1/audit/events", w.m1Tok, ``, 403},
+		{"admin cannot read the log", "GET", "/v1/audit/events", w.admin, ``, 403},
 		{"member cannot register hospitals", "POST", "/v1/hospitals", w.m1Tok, `{}`, 403},
 		{"member cannot admit members", "POST", "/v1/alliances/" + w.alliance + "/members", w.m1Tok, `{"hospitalId":"` + w.m2 + `","tier":"member"}`, 403},
 		{"member cannot publish protocols", "POST", "/v1/alliances/" + w.alliance + "/protocols", w.m1Tok, `{"title":"R-CHOP","indication":"DLBCL"}`, 403},
@@ -151,7 +152,7 @@ func TestMintTokenRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	c, err := v.Verify(tok)
-	if err != nil || c.Subject != "u1" || c.DepartmentID != "haem" || !c.Has(httpapi.RoleAdmin) {
+	if err != nil || c.Subject != "u1" || c.DepartmentID != "haem" || !c.Has(httpapi.RoleAuditor) {
 		t.Fatalf("got %+v, %v", c, err)
 	}
 }
