@@ -624,7 +624,7 @@ func (s demoSummary) Print(w io.Writer, base, dataDir string) {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		fmt.Fprintf(w, "  %-40s %4d members\n", n, s.Members[n])
+		fmt.Fprintf(w, "  %4d members  %s\n", s.Members[n], n)
 	}
 	for _, r := range s.Refs {
 		fmt.Fprintf(w, "  %-9s %s  %s\n", r.What, r.ID, r.Name)
@@ -643,8 +643,12 @@ func (s demoSummary) Print(w io.Writer, base, dataDir string) {
 	lines := []string{
 		"curl -s -H \"Authorization: Bearer $LEAD_RUIJIN_LYMPHOMA_TEAM\" " + base + "/v1/alliances/" + s.id("lymphoma") + "/members",
 		"curl -s -H \"Authorization: Bearer $LEAD_RUIJIN_LYMPHOMA_TEAM\" " + base + "/v1/alliances/" + s.id("lymphoma") + "/adoption-matrix",
+		"curl -s -H \"Authorization: Bearer $MEMBER_HEMATOLOGY_DIRECTOR\" " + base + "/v1/plans/" + s.id("plan:dlbcl"),
+		"curl -sN -H \"Authorization: Bearer $MEMBER_HEMATOLOGY_DIRECTOR\" " + base + "/v1/plans/" + s.id("plan:dlbcl") + "/stream",
 		"curl -s -H \"Authorization: Bearer $MEMBER_MEIZIPU_GP\" " + base + "/v1/consults/" + s.id("consult:ecg"),
+		"curl -s -H \"Authorization: Bearer $LEAD_RENJI_ALLIANCE_OFFICE\" " + base + "/v1/plans/" + s.id("plan:punan"),
 		"curl -s -H \"Authorization: Bearer $LEAD_HENGKOU_COMMUNITY_OFFICE\" " + base + "/v1/experts/" + expertHengkouGroup + "/calendar",
+		"curl -s -H \"Authorization: Bearer $AUDITOR_QC_AUDITOR\" " + base + "/v1/audit/streams/plan-" + s.id("plan:dlbcl"),
 		"curl -s -H \"Authorization: Bearer $AUDITOR_QC_AUDITOR\" " + base + "/v1/audit/verify",
 	}
 	for _, l := range lines {
