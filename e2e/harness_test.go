@@ -329,6 +329,28 @@ func (s *server) request(u *user, method, path string, body any, headers ...stri
 	return response{Status: res.StatusCode, Header: res.Header, Body: b}
 }
 
+// tryPost sends a JSON POST as u and reports transport errors instead of failing the
+// test, for requests racing a shutdown (safe to call from any goroutine).
+func (s *server) tryPost(u *user, path string, body any) (int, []byte, error) {
+	b, err := json.Marshal(body)
+	if err != nil {
+		return 0, nil, err
+	}
+	req, err := http.NewRequest(http.MethodPost, s.base+path, bytes.NewReader(b))
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+u.Token)
+	res, err := s.client.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer res.Body.Close()
+	out, err := io.ReadAll(res.Body)
+	return res.StatusCode, out, err
+}
+
 // command POSTs a command and checks the status is want (200 or 201) and returns the
 // command result; the ETag header must carry the version.
 func (s *server) command(u *user, path string, body any, want int, headers ...string) cmdResult {

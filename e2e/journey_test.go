@@ -3,8 +3,10 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -385,7 +387,45 @@ func restartKeepsEverything(t *testing.T, s *server, w world) {
 		before[p] = mustJSON(t, withoutVolatile(s.get(&w.auditor, p, nil)))
 	}
 	verify := s.get(&w.auditor, "/v1/audit/verify", nil)
-	s.restart()
+
+	// Commands keep arriving while SIGTERM lands: every one acknowledged must survive.
+	var (
+		mu    sync.Mutex
+		acked []string
+		wg    sync.WaitGroup
+	)
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := 0; ; n++ {
+				status, body, err := s.tryPost(&w.admin, "/v1/hospitals", map[string]any{"name": fmt.Sprintf("关停测试医院 %d-%d", i, n),
+					"regionCode": "510106", "level": "community", "departments": []map[string]string{{"id": "general", "name": "全科"}}})
+				if err != nil || status >= 500 {
+					return // the server is going away
+				}
+				var res cmdResult
+				if status == http.StatusCreated && json.Unmarshal(body, &res) == nil {
+					mu.Lock()
+					acked = append(acked, res.ID)
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	time.Sleep(300 * time.Millisecond)
+	s.stop()
+	wg.Wait()
+	s.start()
+	if len(acked) == 0 {
+		t.Errorf("no command was acknowledged in the 300 ms before SIGTERM")
+	}
+	for _, id := range acked {
+		if got := len(list(s.get(&w.auditor, "/v1/audit/streams/hospital-"+id, nil), "events")); got != 1 {
+			t.Errorf("hospital %s was acknowledged before SIGTERM; after restart its stream has %d events, want 1", id, got)
+		}
+	}
+	t.Logf("%d commands acknowledged around SIGTERM, all kept", len(acked))
 	for _, p := range paths {
 		if got := mustJSON(t, withoutVolatile(s.get(&w.auditor, p, nil))); got != before[p] {
 			t.Errorf("after restart, GET %s:\n got %s\nwant %s", p, got, before[p])
