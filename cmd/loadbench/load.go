@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -69,9 +70,13 @@ func (s stats) String() string {
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
+// errDone, returned by an operation, ends its worker early (it has no work left).
+var errDone = errors.New("no work left")
+
 // drive runs op from workers goroutines for d and gathers the figures. op gets the
 // worker's index and the count of operations that worker did so far, so a worker can
-// walk its own share of the data without coordination.
+// walk its own share of the data without coordination. The run's elapsed time ends when
+// the last worker stops.
 func drive(ctx context.Context, workers int, d time.Duration, op func(ctx context.Context, worker, i int) error) stats {
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
@@ -79,6 +84,7 @@ func drive(ctx context.Context, workers int, d time.Duration, op func(ctx contex
 		n, errs  int64
 		lat      []time.Duration
 		firstErr string
+		end      time.Time
 	}
 	results := make([]result, workers)
 	var wg sync.WaitGroup
@@ -88,11 +94,12 @@ func drive(ctx context.Context, workers int, d time.Duration, op func(ctx contex
 		go func() {
 			defer wg.Done()
 			r := &results[w]
+			defer func() { r.end = time.Now() }()
 			r.lat = make([]time.Duration, 0, 1<<14)
 			for i := 0; ctx.Err() == nil; i++ {
 				t0 := time.Now()
 				err := op(ctx, w, i)
-				if ctx.Err() != nil { // the run ended during this operation: not counted
+				if ctx.Err() != nil || errors.Is(err, errDone) { // not counted
 					return
 				}
 				if err != nil {
@@ -108,8 +115,9 @@ func drive(ctx context.Context, workers int, d time.Duration, op func(ctx contex
 		}()
 	}
 	wg.Wait()
-	s := stats{Elapsed: time.Since(start)}
+	var s stats
 	for _, r := range results {
+		s.Elapsed = max(s.Elapsed, r.end.Sub(start))
 		s.N += r.n
 		s.Errors += r.errs
 		s.lat = append(s.lat, r.lat...)
