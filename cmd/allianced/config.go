@@ -29,7 +29,7 @@ type Config struct {
 	JWTAudience   string
 	PseudonymKey  string // HMAC key for patient references; empty means one kept in DataDir
 	MaxBodyBytes  int64
-	LagThreshold  time.Duration // /readyz fails when projection lag exceeds this
+	ReadyMaxLag   uint64        // /readyz fails when the views are more events than this behind
 	WaitTimeout   time.Duration // read-your-writes bound
 	ShutdownGrace time.Duration
 	LogFormat     string // text or json
@@ -52,7 +52,7 @@ var settings = []setting{
 	{"jwt-audience", "ALLIANCED_JWT_AUDIENCE", "", "required token audience (aud), if set"},
 	{"pseudonym-key", "ALLIANCED_PSEUDONYM_KEY", "", "HMAC key that turns record numbers into patient references; empty: kept in the data directory"},
 	{"max-body", "ALLIANCED_MAX_BODY", "1048576", "largest request body accepted, in bytes"},
-	{"lag-threshold", "ALLIANCED_LAG_THRESHOLD", "5s", "projection lag above which /readyz reports not ready"},
+	{"ready-max-lag", "ALLIANCED_READY_MAX_LAG", "10000", "projection lag, in events, above which /readyz reports not ready"},
 	{"wait-timeout", "ALLIANCED_WAIT_TIMEOUT", "2s", "how long a query with minPosition waits for the views"},
 	{"shutdown-grace", "ALLIANCED_SHUTDOWN_GRACE", "15s", "how long in-flight requests may take after SIGTERM"},
 	{"log-format", "ALLIANCED_LOG_FORMAT", "text", "log format: text or json"},
@@ -83,10 +83,13 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 	if c.MaxBodyBytes, err = strconv.ParseInt(*vals["max-body"], 10, 64); err != nil || c.MaxBodyBytes < 1024 {
 		return c, fs, fmt.Errorf("--max-body %q: want a number of bytes >= 1024", *vals["max-body"])
 	}
+	if c.ReadyMaxLag, err = strconv.ParseUint(*vals["ready-max-lag"], 10, 64); err != nil || c.ReadyMaxLag == 0 {
+		return c, fs, fmt.Errorf("--ready-max-lag %q: want a positive number of events", *vals["ready-max-lag"])
+	}
 	for _, d := range []struct {
 		name string
 		dst  *time.Duration
-	}{{"lag-threshold", &c.LagThreshold}, {"wait-timeout", &c.WaitTimeout}, {"shutdown-grace", &c.ShutdownGrace}} {
+	}{{"wait-timeout", &c.WaitTimeout}, {"shutdown-grace", &c.ShutdownGrace}} {
 		if *d.dst, err = time.ParseDuration(*vals[d.name]); err != nil || *d.dst <= 0 {
 			return c, fs, fmt.Errorf("--%s %q: want a positive duration such as 5s", d.name, *vals[d.name])
 		}
