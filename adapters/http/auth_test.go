@@ -107,6 +107,25 @@ func TestPublicKeyTokens(t *testing.T) {
 	}
 }
 
+func TestRS256PublicKey(t *testing.T) {
+	key, _ := rsa.GenerateKey(rand.Reader, 2048)
+	der, _ := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	f := newFixture(t, func(c *httpapi.Config, _ *httpapi.Deps) {
+		c.Auth = httpapi.AuthConfig{PublicKeyPEM: pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})}
+	})
+	other, _ := rsa.GenerateKey(rand.Reader, 2048)
+	later := time.Now().Add(time.Hour)
+	if r := f.do("GET", "/v1/audit/events", sign(t, jwt.SigningMethodRS256, key, claims(later)), ""); r.status != 200 {
+		t.Fatalf("RS256 token: %d %s", r.status, r.body)
+	}
+	if r := f.do("GET", "/v1/audit/events", sign(t, jwt.SigningMethodRS256, other, claims(later)), ""); r.status != 401 {
+		t.Fatalf("token of another key: %d", r.status)
+	}
+	if _, err := httpapi.NewVerifier(httpapi.AuthConfig{PublicKeyPEM: []byte("not a pem")}); err == nil {
+		t.Fatal("a bad PEM was accepted at start-up")
+	}
+}
+
 func TestAuthorization(t *testing.T) {
 	f := newFixture(t)
 	w := f.world()

@@ -225,6 +225,21 @@ func TestPlanStreamResume(t *testing.T) {
 		t.Fatalf("got %+v, want no event for an up-to-date client", ev)
 	case <-time.After(200 * time.Millisecond):
 	}
+	// Idle streams carry heartbeat comments.
+	req, _ := http.NewRequest("GET", url, nil)
+	req.Header.Set("Authorization", "Bearer "+w.m1Tok)
+	req.Header.Set("Last-Event-ID", resumed.id)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(res.Body)
+	for sc.Scan() && sc.Text() != ": heartbeat" {
+	}
+	if sc.Text() != ": heartbeat" {
+		t.Fatal("no heartbeat on an idle stream")
+	}
+	res.Body.Close()
 	// Another member cannot open the stream.
 	if r := f.do("GET", "/v1/plans/"+plan+"/stream", w.m2Tok, ""); r.status != 403 {
 		t.Fatalf("another member's stream: %d", r.status)
