@@ -253,14 +253,20 @@ func unavailable(err error) bool {
 			return true
 		}
 	}
-	if errors.Is(err, context.DeadlineExceeded) {
+	// io.EOF outside a read's Recv means the call's stream was cut: gRPC reports a broken
+	// connection to a sender that way, and the client wraps it as an unknown error.
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, io.EOF) {
 		return true
 	}
-	switch status.Code(errors.Unwrap(err)) {
-	case codes.Unavailable, codes.DeadlineExceeded:
-		return true
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		if st, ok := status.FromError(e); ok {
+			switch st.Code() {
+			case codes.Unavailable, codes.DeadlineExceeded, codes.Canceled:
+				return true
+			}
+		}
 	}
-	return status.Code(err) == codes.Unavailable
+	return false
 }
 
 func errorCode(err error) (esdb.ErrorCode, bool) {

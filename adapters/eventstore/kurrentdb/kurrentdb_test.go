@@ -609,3 +609,48 @@ func TestConcurrentCallsAcrossRestarts(t *testing.T) {
 		t.Fatalf("after the restarts: %v", err)
 	}
 }
+
+// TestSubscribeEnds checks the two ways a subscription ends without its context: the
+// server stays down past ResubscribeTimeout (unavailable), or the store is closed.
+func TestSubscribeEnds(t *testing.T) {
+	t.Run("server down for good", func(t *testing.T) {
+		srv := MustStartServer(t)
+		st := MustOpen(t, srv.URL(), kurrentdb.Options{CallTimeout: 500 * time.Millisecond, ResubscribeTimeout: time.Second})
+		appendN(t, st, "end-1", 0, 1)
+		c := newCollector()
+		done := make(chan error, 1)
+		go func() { done <- st.Subscribe(context.Background(), 0, c.handle) }()
+		c.waitFor(t, 1, 10*time.Second)
+		srv.Stop()
+		select {
+		case err := <-done:
+			if !isUnavailable(err) {
+				t.Fatalf("got %v, want an unavailable error", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("Subscribe did not return within 10s of the server going away")
+		}
+	})
+	t.Run("store closed", func(t *testing.T) {
+		srv := MustStartServer(t)
+		st := MustOpen(t, srv.URL(), kurrentdb.Options{})
+		c := newCollector()
+		done := make(chan error, 1)
+		go func() { done <- st.Subscribe(context.Background(), 0, c.handle) }()
+		c.waitFor(t, 0, 10*time.Second)
+		if err := st.Close(); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case err := <-done:
+			if domain.ErrorCode(err) != domain.CodeUnavailable {
+				t.Fatalf("got %v, want an unavailable error", err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("Subscribe did not return after Close")
+		}
+		if _, err := st.Head(context.Background()); domain.ErrorCode(err) != domain.CodeUnavailable {
+			t.Fatalf("Head after Close: got %v, want an unavailable error", err)
+		}
+	})
+}

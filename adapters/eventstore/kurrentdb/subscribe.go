@@ -126,7 +126,11 @@ func (s *Store) subscribeOnce(ctx context.Context, st *subState, h func(eventsto
 	}
 	ch := make(chan opened, 1)
 	from := st.last
+	// The opening goroutine may outlive this call (on a timeout or cancellation); it
+	// counts as a call on gen so the client is not closed under it.
+	gen.inflight.Add(1)
 	go func() {
+		defer gen.inflight.Done()
 		sub, err := gen.client.SubscribeToAll(subCtx, esdb.SubscribeToAllOptions{
 			From:               allFrom(from),
 			Filter:             &esdb.SubscriptionFilter{Type: esdb.EventFilterType, Regex: systemFilter},
