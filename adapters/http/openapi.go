@@ -151,7 +151,7 @@ func buildOpenAPI(rs []route) *OpenAPIDoc {
 				OAParam{Name: "Idempotency-Key", In: "header", Description: "a retry with the same key returns the first response and appends nothing (max 200 characters)", Schema: &Schema{Type: "string"}},
 				OAParam{Name: "If-Match", In: "header", Description: "the stream version (ETag) the client last saw; a mismatch is 409 conflict", Schema: &Schema{Type: "string"}})
 			if r.body != nil {
-				op.RequestBody = &OABody{Required: false, Content: map[string]OAMediaType{"application/json": {Schema: schemaOf(reflect.TypeOf(r.body))}}}
+				op.RequestBody = &OABody{Required: false, Content: map[string]OAMediaType{"application/json": {Schema: closed(schemaOf(reflect.TypeOf(r.body)))}}}
 			}
 			ok := OAResponse{Description: "the command's outcome", Headers: map[string]OAHeader{"ETag": {Description: "the stream version after the command", Schema: &Schema{Type: "string"}}},
 				Content: map[string]OAMediaType{"application/json": {Schema: ref("CommandResponse")}}}
@@ -184,6 +184,22 @@ func buildOpenAPI(rs []route) *OpenAPIDoc {
 		doc.Paths[p][strings.ToLower(r.method)] = op
 	}
 	return doc
+}
+
+// closed marks every object schema of a request body as allowing no other properties,
+// as the server's decoder refuses unknown fields.
+func closed(s *Schema) *Schema {
+	if s == nil {
+		return s
+	}
+	if s.Type == "object" && s.Properties != nil {
+		s.AdditionalProperties = false
+		for _, p := range s.Properties {
+			closed(p)
+		}
+	}
+	closed(s.Items)
+	return s
 }
 
 var (
