@@ -455,6 +455,8 @@ const pageSize = 256
 
 // ReadAll returns up to limit user events with a position greater than after. KurrentDB
 // reads forwards from a position inclusively, so the event at after is skipped here.
+// after must be 0 or the position of an event: KurrentDB cannot start a read in the
+// middle of a record.
 func (s *Store) ReadAll(ctx context.Context, after eventstore.Position, limit int) ([]eventstore.RecordedEvent, error) {
 	if limit <= 0 {
 		return nil, nil
@@ -504,12 +506,13 @@ func (s *Store) ReadAll(ctx context.Context, after eventstore.Position, limit in
 }
 
 // Head returns the position of the last user event in $all (0 if there is none), read
-// backwards from the end past any system events.
+// backwards from the end past any system events (a real node writes $stats records
+// every few seconds, so there may be pages of them).
 func (s *Store) Head(ctx context.Context) (eventstore.Position, error) {
 	pos, err := call(s, ctx, "read head", func(ctx context.Context, c *esdb.Client) (eventstore.Position, error) {
 		var from esdb.AllPosition = esdb.End{}
 		for {
-			rs, err := c.ReadAll(ctx, esdb.ReadAllOptions{Direction: esdb.Backwards, From: from}, 32)
+			rs, err := c.ReadAll(ctx, esdb.ReadAllOptions{Direction: esdb.Backwards, From: from}, pageSize)
 			if err != nil {
 				return 0, err
 			}
@@ -535,7 +538,7 @@ func (s *Store) Head(ctx context.Context) (eventstore.Position, error) {
 				lastSeen = ev.Event
 			}
 			rs.Close()
-			if got < 32 || lastSeen == nil {
+			if got < pageSize || lastSeen == nil {
 				return 0, nil
 			}
 			from = lastSeen.Position

@@ -654,3 +654,34 @@ func TestSubscribeEnds(t *testing.T) {
 		}
 	})
 }
+
+// TestHeadAndReadAllPastManySystemEvents checks Head and ReadAll page past more system
+// records than one read returns, as a real node's $stats records pile up when idle.
+func TestHeadAndReadAllPastManySystemEvents(t *testing.T) {
+	srv := MustStartServer(t)
+	st := MustOpen(t, srv.URL(), kurrentdb.Options{})
+	ctx := context.Background()
+	appendN(t, st, "user-1", 0, 1)
+	stats := make([]eventstore.EventData, 600)
+	for i := range stats {
+		stats[i] = event(1000 + i)
+		stats[i].Type = "$statsCollected"
+	}
+	if _, err := st.Append(ctx, "$stats-127.0.0.1:2113", eventstore.Any(), stats); err != nil {
+		t.Fatal(err)
+	}
+	all, err := st.ReadAll(ctx, 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSequence(t, all, "user-1", 1)
+	head, err := st.Head(ctx)
+	if err != nil || head != all[0].Position {
+		t.Fatalf("head: got %d, %v; want %d", head, err, all[0].Position)
+	}
+	appendN(t, st, "user-1", 1, 1)
+	rest, err := st.ReadAll(ctx, all[0].Position, 10)
+	if err != nil || len(rest) != 1 || rest[0].Version != 1 {
+		t.Fatalf("ReadAll past 600 system records: got %v, %v; want user-1@1", rest, err)
+	}
+}
