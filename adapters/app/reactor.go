@@ -28,7 +28,8 @@ type ReactorOptions struct {
 //   - ProtocolVersionWithdrawn: every plan on that protocol version gets the plan
 //     aggregate's flag command. Plans are found through an in-memory index planID ->
 //     (protocol, version) kept from PlanInitiated and PlanRevised (closed plans leave
-//     it). The flag carries an idempotency key derived from the withdrawal's event id,
+//     it); a plan that appears on a version after its withdrawal (decided on the
+//     protocol's state just before the withdrawal was stored) is flagged when it appears. The flag carries an idempotency key derived from the withdrawal's event id,
 //     and the domain's flag is itself idempotent, so re-following the log from 0 after
 //     a restart appends nothing twice.
 //   - DispatchCancelled with an expert, and ExpertReassigned: the (previous) expert's
@@ -41,6 +42,10 @@ type Reactor struct {
 	mu        sync.Mutex
 	plans     map[string]planVersion
 	byVersion map[planVersion]map[string]struct{}
+	// withdrawn remembers every withdrawal seen, so that a plan initiated or revised
+	// onto a version after its withdrawal (a command decided on the protocol's state
+	// just before the withdrawal was stored) is flagged as soon as it appears.
+	withdrawn map[planVersion]withdrawal
 	pos       eventstore.Position
 	caughtUp  bool
 }
@@ -48,6 +53,11 @@ type Reactor struct {
 type planVersion struct {
 	protocolID string
 	version    int
+}
+
+type withdrawal struct {
+	env    domain.Envelope
+	reason string
 }
 
 // reactorActor is the actor of the reactor's own commands.
@@ -61,7 +71,8 @@ func NewReactor(a *App, opts ReactorOptions) *Reactor {
 	if opts.RetryEvery <= 0 {
 		opts.RetryEvery = time.Second
 	}
-	return &Reactor{app: a, opts: opts, pos: opts.From, plans: map[string]planVersion{}, byVersion: map[planVersion]map[string]struct{}{}}
+	return &Reactor{app: a, opts: opts, pos: opts.From, plans: map[string]planVersion{},
+		byVersion: map[planVersion]map[string]struct{}{}, withdrawn: map[planVersion]withdrawal{}}
 }
 
 // Run follows the log until ctx is done, re-subscribing after the last handled
@@ -129,20 +140,31 @@ func (r *Reactor) handle(m eventstore.SubscriptionMessage) error {
 	defer cancel()
 	switch e := ev.(type) {
 	case domain.PlanInitiated:
-		r.index(e.PlanID, planVersion{e.ProtocolID, e.ProtocolVersion})
+		if err := r.onPlanVersion(ctx, e.PlanID, planVersion{e.ProtocolID, e.ProtocolVersion}); err != nil {
+			return err
+		}
 	case domain.PlanRevised:
 		r.mu.Lock()
 		pv, ok := r.plans[e.PlanID]
 		r.mu.Unlock()
-		if ok && e.ToVersion != 0 {
-			r.index(e.PlanID, planVersion{pv.protocolID, e.ToVersion})
+		if ok && e.ToVersion != 0 && e.ToVersion != pv.version {
+			if err := r.onPlanVersion(ctx, e.PlanID, planVersion{pv.protocolID, e.ToVersion}); err != nil {
+				return err
+			}
 		}
 	case domain.PlanCompleted:
 		r.unindex(e.PlanID)
 	case domain.PlanDiscontinued:
 		r.unindex(e.PlanID)
 	case domain.ProtocolVersionWithdrawn:
-		if err := r.flagPlans(ctx, env, e); err != nil {
+		pv := planVersion{e.ProtocolID, e.Version}
+		r.mu.Lock()
+		if _, seen := r.withdrawn[pv]; !seen {
+			r.withdrawn[pv] = withdrawal{env: env, reason: e.Reason}
+		}
+		w := r.withdrawn[pv]
+		r.mu.Unlock()
+		if err := r.flag(ctx, w, pv, r.PlansOn(e.ProtocolID, e.Version)); err != nil {
 			return err
 		}
 	case domain.DispatchCancelled:
@@ -190,21 +212,35 @@ func (r *Reactor) unindex(planID string) {
 	}
 }
 
-// flagPlans issues the flag for every indexed plan on the withdrawn version. A plan the
-// domain refuses to flag (closed meanwhile) is logged and skipped; a store failure
-// returns the error so the subscription restarts at this event.
-func (r *Reactor) flagPlans(ctx context.Context, env domain.Envelope, e domain.ProtocolVersionWithdrawn) error {
-	call := Call{Actor: reactorActor, IdempotencyKey: "flag-withdrawn:" + env.EventID.String(),
-		CorrelationID: env.CorrelationID, CausationID: env.EventID.String()}
-	for _, planID := range r.PlansOn(e.ProtocolID, e.Version) {
-		_, err := r.app.FlagPlan(ctx, call, planID, e.ProtocolID, e.Version, e.Reason)
+// onPlanVersion indexes a plan on a version and flags it at once when that version was
+// already withdrawn.
+func (r *Reactor) onPlanVersion(ctx context.Context, planID string, pv planVersion) error {
+	r.index(planID, pv)
+	r.mu.Lock()
+	w, withdrawn := r.withdrawn[pv]
+	r.mu.Unlock()
+	if !withdrawn {
+		return nil
+	}
+	return r.flag(ctx, w, pv, []string{planID})
+}
+
+// flag issues the flag command for plans on a withdrawn version, with an idempotency key
+// derived from the withdrawal's event id. A plan the domain refuses to flag (closed
+// meanwhile) is logged and skipped; a store failure returns the error so the
+// subscription restarts at this event.
+func (r *Reactor) flag(ctx context.Context, w withdrawal, pv planVersion, planIDs []string) error {
+	call := Call{Actor: reactorActor, IdempotencyKey: "flag-withdrawn:" + w.env.EventID.String(),
+		CorrelationID: w.env.CorrelationID, CausationID: w.env.EventID.String()}
+	for _, planID := range planIDs {
+		_, err := r.app.FlagPlan(ctx, call, planID, pv.protocolID, pv.version, w.reason)
 		if err == nil {
 			continue
 		}
 		if retryable(err) {
 			return err
 		}
-		r.opts.Logger.Warn("reactor: plan not flagged", "plan", planID, "protocol", e.ProtocolID, "version", e.Version, "code", domain.ErrorCode(err))
+		r.opts.Logger.Warn("reactor: plan not flagged", "plan", planID, "protocol", pv.protocolID, "version", pv.version, "code", domain.ErrorCode(err))
 	}
 	return nil
 }

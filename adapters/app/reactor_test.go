@@ -9,6 +9,7 @@ import (
 	"github.com/medalliance/allianced/adapters/app"
 	"github.com/medalliance/allianced/adapters/eventstore"
 	"github.com/medalliance/allianced/domain"
+	"github.com/oklog/ulid/v2"
 )
 
 var rchop = []domain.ProtocolStep{
@@ -118,4 +119,36 @@ func TestReactorReleasesBookingOfCancelledDispatch(t *testing.T) {
 	defer stop()
 	waitFor(t, "catch-up", r.CaughtUp)
 	waitFor(t, "release", func() bool { _, ok := e.schedule(expert).Booking(d); return !ok })
+}
+
+// TestReactorFlagsPlanInitiatedAfterWithdrawal covers the race in which a plan is
+// decided on the protocol's state just before the withdrawal but stored after it.
+func TestReactorFlagsPlanInitiatedAfterWithdrawal(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	lead := app.Call{Actor: e.lead}
+	proto := mustOK(t)(e.app.DraftProtocol(ctx, lead, app.DraftProtocolInput{AllianceID: e.alliance, Title: "R-CHOP 方案", Indication: "DLBCL"})).ID
+	mustOK(t)(e.app.PublishProtocolVersion(ctx, lead, app.PublishVersionInput{ProtocolID: proto, Steps: rchop, Eligibility: "CD20+"}))
+	stale, err := eventstore.Load[domain.Protocol](ctx, e.store, domain.ProtocolStream(proto))
+	if err != nil {
+		t.Fatal(err)
+	}
+	al, err := eventstore.Load[domain.Alliance](ctx, e.store, domain.AllianceStream(e.alliance))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, stop := runReactor(t, e.app)
+	defer stop()
+	waitFor(t, "catch-up", r.CaughtUp)
+	mustOK(t)(e.app.WithdrawProtocolVersion(ctx, lead, app.WithdrawVersionInput{ProtocolID: proto, Version: 1, Reason: "dosing error"}))
+	planID := ulid.Make().String()
+	_, err = eventstore.Handle(ctx, eventstore.NewCommands(e.store), domain.PlanStream(planID), domain.Meta{Actor: e.lead, At: t0}, nil,
+		func(p domain.Plan) ([]domain.Event, error) {
+			return domain.DecidePlan(p, domain.InitiatePlan{PlanID: planID, Alliance: al.State, Protocol: stale.State, Version: 1,
+				PatientRef: "pr_" + strings.Repeat("z", 32), StartDate: t0, By: e.lead, At: t0})
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "late plan flagged", func() bool { p, _ := e.plan(planID); return p.Flag.Version == 1 })
 }
