@@ -27,10 +27,10 @@ type docEntry struct {
 
 // event is one decoded event of the log with its envelope and global position.
 type event struct {
-	env domain.Envelope
-	ev  domain.Event
-	pos eventstore.Position
-	ver uint64 // stream revision
+	actor domain.Actor // who caused it, from the envelope
+	ev    domain.Event
+	pos   eventstore.Position
+	ver   uint64 // stream revision
 }
 
 // batch collects the changes of a run of events to commit in one MULTI/EXEC. Views read
@@ -54,38 +54,50 @@ func newBatch(ctx context.Context, rd redis.Cmdable, ks keyspace) *batch {
 
 // prefetch loads, in one round trip, every document not yet in the cache.
 func (b *batch) prefetch(refs []docRef) error {
-	var todo []docRef
+	pipe := b.rd.Pipeline()
+	loads := b.queueLoads(pipe, refs)
+	if len(loads.refs) == 0 {
+		return nil
+	}
+	if _, err := pipe.Exec(b.ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return fmt.Errorf("load view documents: %w", unavailable(err))
+	}
+	return b.storeLoads(loads)
+}
+
+// loads is a set of document reads queued on a pipeline.
+type loads struct {
+	refs []docRef
+	cmds []*redis.StringCmd
+}
+
+// queueLoads queues on pipe a read of every document of refs not yet in the cache.
+func (b *batch) queueLoads(pipe redis.Pipeliner, refs []docRef) loads {
+	var l loads
 	seen := map[docRef]bool{}
 	for _, r := range refs {
 		if _, ok := b.docs[r]; ok || seen[r] {
 			continue
 		}
 		seen[r] = true
-		todo = append(todo, r)
-	}
-	if len(todo) == 0 {
-		return nil
-	}
-	const chunk = 4096
-	for start := 0; start < len(todo); start += chunk {
-		part := todo[start:min(start+chunk, len(todo))]
-		cmds := make([]*redis.StringCmd, len(part))
-		pipe := b.rd.Pipeline()
-		for i, r := range part {
-			if r.field == "" {
-				cmds[i] = pipe.Get(b.ctx, r.key)
-			} else {
-				cmds[i] = pipe.HGet(b.ctx, r.key, r.field)
-			}
+		l.refs = append(l.refs, r)
+		if r.field == "" {
+			l.cmds = append(l.cmds, pipe.Get(b.ctx, r.key))
+		} else {
+			l.cmds = append(l.cmds, pipe.HGet(b.ctx, r.key, r.field))
 		}
-		if _, err := pipe.Exec(b.ctx); err != nil && !errors.Is(err, redis.Nil) {
-			return fmt.Errorf("load view documents: %w", err)
+	}
+	return l
+}
+
+// storeLoads puts the documents read by queued loads into the cache.
+func (b *batch) storeLoads(l loads) error {
+	for i, r := range l.refs {
+		raw, err := l.cmds[i].Bytes()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return fmt.Errorf("load %s %s: %w", r.key, r.field, unavailable(err))
 		}
-		for i, r := range part {
-			raw, err := cmds[i].Bytes()
-			if err != nil && !errors.Is(err, redis.Nil) {
-				return fmt.Errorf("load %s %s: %w", r.key, r.field, err)
-			}
+		if _, ok := b.docs[r]; !ok {
 			b.docs[r] = &docEntry{loaded: true, raw: raw}
 		}
 	}

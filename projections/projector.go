@@ -320,8 +320,9 @@ func catchUp(ctx context.Context, store eventstore.Store, w *writer, size int, p
 	readCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	type page struct {
-		recs []eventstore.RecordedEvent
-		err  error
+		d   decoded
+		n   int
+		err error
 	}
 	pages := make(chan page, 2)
 	go func() {
@@ -329,8 +330,12 @@ func catchUp(ctx context.Context, store eventstore.Store, w *writer, size int, p
 		after := w.committed
 		for {
 			recs, err := store.ReadAll(readCtx, after, size)
+			pg := page{n: len(recs), err: err}
+			if err == nil {
+				pg.d = decode(recs)
+			}
 			select {
-			case pages <- page{recs, err}:
+			case pages <- pg:
 			case <-readCtx.Done():
 				return
 			}
@@ -344,11 +349,11 @@ func catchUp(ctx context.Context, store eventstore.Store, w *writer, size int, p
 		if pg.err != nil {
 			return fmt.Errorf("read the log after %d: %w", w.committed, pg.err)
 		}
-		if err := w.apply(ctx, pg.recs); err != nil {
+		if err := w.applyDecoded(ctx, pg.d); err != nil {
 			return err
 		}
 		if progress != nil {
-			progress(len(pg.recs))
+			progress(pg.n)
 		}
 	}
 	return ctx.Err()

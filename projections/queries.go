@@ -256,33 +256,45 @@ func (q *Queries) read(ctx context.Context, minPos eventstore.Position, build re
 	}
 }
 
-// wait blocks until a checkpoint advance or generation switch is signalled (or a short
-// fallback interval passes, in case a pub/sub message was lost), the deadline passes
-// (domain.CodeTimeout) or ctx is done.
+// wait blocks until the checkpoint known for gen reaches minPos (learnt from the
+// in-process projector or the checkpoint channel), the current generation changes, or a
+// short fallback interval passes (in case a pub/sub message was lost); the caller then
+// reads again. It fails with domain.CodeTimeout once the deadline passed, or when ctx
+// is done.
 func (q *Queries) wait(ctx context.Context, gen string, minPos eventstore.Position, wake chan struct{}, deadline time.Time) error {
-	q.mu.Lock()
-	reached := gen != "" && q.known[gen] >= minPos
-	q.mu.Unlock()
-	if reached {
-		return nil
-	}
-	left := time.Until(deadline)
-	if left <= 0 {
+	fallback := time.NewTimer(250 * time.Millisecond)
+	defer fallback.Stop()
+	for {
 		q.mu.Lock()
 		at := q.known[gen]
+		switched := q.gen != gen
+		next := q.wake
 		q.mu.Unlock()
-		return domain.Errorf(domain.CodeTimeout, "the views have not yet applied position %d (they are at %d) after %s; retry shortly", minPos, at, q.timeout).
-			WithDetail("minPosition", uint64(minPos)).WithDetail("position", uint64(at))
+		if (gen != "" && at >= minPos) || switched {
+			return nil
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			return domain.Errorf(domain.CodeTimeout, "the views have not yet applied position %d (they are at %d) after %s; retry shortly", minPos, at, q.timeout).
+				WithDetail("minPosition", uint64(minPos)).WithDetail("position", uint64(at))
+		}
+		if wake == nil {
+			wake = next
+		}
+		t := time.NewTimer(left)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-wake:
+		case <-fallback.C:
+			t.Stop()
+			return nil
+		case <-t.C:
+		}
+		t.Stop()
+		wake = nil
 	}
-	t := time.NewTimer(min(left, 250*time.Millisecond))
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-wake:
-	case <-t.C:
-	}
-	return nil
 }
 
 // getJSON queues a GET or HGET of a JSON document and returns its decoder.

@@ -14,7 +14,7 @@ import (
 
 // rebuildBatch is the page size of a rebuild: larger than the live batch, since nobody
 // waits on a generation being built.
-const rebuildBatch = 2000
+const rebuildBatch = 5000
 
 // Rebuild builds a new generation of the views from the start of the log while the
 // current generation keeps serving, then switches queries to it atomically and deletes

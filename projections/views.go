@@ -510,7 +510,7 @@ func applyPlan(b *batch, e event) error {
 		p.Revision = ev.Revision
 		p.Revisions = append(p.Revisions, PlanRevisionView{Revision: ev.Revision, Reason: ev.Reason,
 			FromVersion: ev.FromVersion, ToVersion: ev.ToVersion, Changes: ev.Changes, FlagCleared: ev.FlagCleared,
-			By: e.env.Actor, At: ev.At.UTC()})
+			By: e.actor, At: ev.At.UTC()})
 		if ev.ToVersion != p.Protocol.Version {
 			from, to, protocolID := p.Protocol.Version, ev.ToVersion, p.Protocol.ProtocolID
 			b.op(func(pipe redis.Pipeliner) {

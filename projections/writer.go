@@ -1,13 +1,18 @@
 package projections
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"strconv"
+	"sync"
 
 	"github.com/medalliance/allianced/adapters/eventstore"
+	"github.com/medalliance/allianced/domain"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -34,7 +39,16 @@ type writer struct {
 	log       *slog.Logger
 	onCommit  func(gen string, pos eventstore.Position)
 	skipped   uint64 // events this build could not decode, logged and passed over
+	// warm holds the documents of the last committed batch, as committed. They are
+	// still what Redis holds as long as the stored checkpoint is the one that commit
+	// wrote: every write to a generation changes its checkpoint in the same EXEC. The
+	// next attempt checks that in its first round trip and otherwise drops them; an
+	// attempt that fails drops them too, since its views changed them in memory.
+	warm map[docRef]*docEntry
 }
+
+// maxWarm bounds the documents kept between batches.
+const maxWarm = 20000
 
 // readCheckpoint returns the stored checkpoint of the writer's generation.
 func readCheckpoint(ctx context.Context, rd redis.Cmdable, key string) (eventstore.Position, error) {
@@ -62,42 +76,130 @@ func (w *writer) start(ctx context.Context) error {
 	return nil
 }
 
+// decoded is a run of log records decoded for the views: the events this build can
+// read, and the highest position of the run (skipped records included, so the
+// checkpoint moves past them).
+type decoded struct {
+	events  []event
+	last    eventstore.Position
+	skipped []eventstore.RecordedEvent
+}
+
+// decode decodes recs, on several goroutines for a large run. Catch-up calls it on the
+// reading goroutine, so decoding the next page overlaps committing the current one.
+func decode(recs []eventstore.RecordedEvent) decoded {
+	out := make([]event, len(recs))
+	ok := make([]bool, len(recs))
+	workers := min(runtime.GOMAXPROCS(0), len(recs)/256+1)
+	var wg sync.WaitGroup
+	chunk := (len(recs) + workers - 1) / workers
+	for lo := 0; lo < len(recs); lo += chunk {
+		hi := min(lo+chunk, len(recs))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := lo; i < hi; i++ {
+				out[i], ok[i] = decodeOne(&recs[i])
+			}
+		}()
+	}
+	wg.Wait()
+	d := decoded{events: out[:0]}
+	for i := range recs {
+		d.last = max(d.last, recs[i].Position)
+		if ok[i] {
+			d.events = append(d.events, out[i])
+		} else {
+			d.skipped = append(d.skipped, recs[i])
+		}
+	}
+	return d
+}
+
+// decodeOne decodes one record. Of the envelope the views need the schema version (to
+// upcast) and, for plan revisions only, the actor; decoding the whole envelope, with
+// its ids and times, costs as much as the payload, so the schema version is read with
+// schemaVersionOf and the envelope decoded only when the actor is needed.
+func decodeOne(rec *eventstore.RecordedEvent) (event, bool) {
+	var env struct {
+		SchemaVersion int          `json:"schemaVersion"`
+		Actor         domain.Actor `json:"actor"`
+	}
+	v, found := schemaVersionOf(rec.Metadata)
+	if found && rec.Type != "PlanRevised" {
+		env.SchemaVersion = v
+	} else if err := json.Unmarshal(rec.Metadata, &env); err != nil {
+		return event{}, false
+	}
+	if env.SchemaVersion == 0 {
+		env.SchemaVersion = 1
+	}
+	ev, err := domain.DecodeEvent(rec.Type, env.SchemaVersion, rec.Data)
+	if err != nil {
+		return event{}, false
+	}
+	return event{actor: env.Actor, ev: ev, pos: rec.Position, ver: rec.Version}, true
+}
+
+// schemaVersionKey is how encoding/json writes the envelope's schema version. Inside a
+// JSON string a quote is always escaped, so this text can only be the object key; the
+// envelope has no nested object with such a field.
+var schemaVersionKey = []byte(`"schemaVersion":`)
+
+// schemaVersionOf reads the envelope's schema version without decoding the envelope;
+// found is false when the envelope is not in the shape encoding/json writes (then the
+// caller decodes it properly).
+func schemaVersionOf(md []byte) (int, bool) {
+	i := bytes.Index(md, schemaVersionKey)
+	if i < 0 || bytes.Count(md, schemaVersionKey) != 1 {
+		return 0, false
+	}
+	n, j := 0, i+len(schemaVersionKey)
+	for ; j < len(md) && md[j] >= '0' && md[j] <= '9' && n < 1<<20; j++ {
+		n = n*10 + int(md[j]-'0')
+	}
+	if j == i+len(schemaVersionKey) || j >= len(md) || (md[j] != ',' && md[j] != '}') {
+		return 0, false
+	}
+	return n, true
+}
+
 // apply applies recs (in log order, every event after w.committed that the source
 // delivered next) and advances the checkpoint to the last of them, atomically.
 func (w *writer) apply(ctx context.Context, recs []eventstore.RecordedEvent) error {
 	if len(recs) == 0 {
 		return nil
 	}
-	events := make([]event, 0, len(recs))
-	for i := range recs {
-		env, ev, err := eventstore.Decode(recs[i])
-		if err != nil {
-			// An event this build cannot read (a type from a newer build, a corrupt
-			// payload) cannot be projected; stopping would freeze every view, so it is
-			// logged and passed over. A rebuild with a newer build picks it up.
+	return w.applyDecoded(ctx, decode(recs))
+}
+
+// applyDecoded is apply for records already decoded.
+func (w *writer) applyDecoded(ctx context.Context, d decoded) error {
+	if d.last == 0 {
+		return nil
+	}
+	for _, rec := range d.skipped {
+		// An event this build cannot read (a type from a newer build, a corrupt
+		// payload) cannot be projected; stopping would freeze every view, so it is
+		// logged and passed over. A rebuild with a newer build picks it up.
+		if rec.Position > w.committed {
 			w.skipped++
 			w.log.Error("projections: skipping an event this build cannot decode",
-				"position", recs[i].Position, "type", recs[i].Type, "stream", recs[i].Stream, "err", err)
-			continue
+				"position", rec.Position, "type", rec.Type, "stream", rec.Stream)
 		}
-		events = append(events, event{env: env, ev: ev, pos: recs[i].Position, ver: recs[i].Version})
 	}
-	var last eventstore.Position
-	for i := range recs {
-		last = max(last, recs[i].Position)
-	}
-	watch := []string{w.ks.checkpoint()}
+	events, last := d.events, d.last
+	watch := []any{"watch", w.ks.checkpoint()}
 	if w.live {
 		watch = append(watch, currentKey(w.ks.prefix))
 	}
 	var newCP eventstore.Position
-	var changes *batch
 	for attempt := 0; ; attempt++ {
 		err := w.rdb.Watch(ctx, func(tx *redis.Tx) error {
 			var err error
-			newCP, changes, err = w.attempt(ctx, tx, events, last)
+			newCP, err = w.attempt(ctx, tx, watch, events, last)
 			return err
-		}, watch...)
+		})
 		if errors.Is(err, redis.TxFailedErr) && attempt < 8 {
 			continue // someone wrote meanwhile: read the checkpoint again and redo
 		}
@@ -112,39 +214,77 @@ func (w *writer) apply(ctx context.Context, recs []eventstore.RecordedEvent) err
 			w.onCommit(w.ks.gen, newCP)
 		}
 	}
-	_ = changes
 	return nil
 }
 
-// attempt is one WATCHed try of apply; it returns the checkpoint now stored.
-func (w *writer) attempt(ctx context.Context, tx *redis.Tx, events []event, last eventstore.Position) (eventstore.Position, *batch, error) {
+// attempt is one WATCHed try of apply; it returns the checkpoint now stored. It takes
+// two round trips: WATCH with the reads of the checkpoint, the current generation and
+// every document the events need, then MULTI/EXEC with the changes. (WATCH is sent in
+// the first pipeline rather than through Tx.Watch, which would cost a round trip of its
+// own; every path that does not reach EXEC therefore sends UNWATCH itself, so no watch
+// stays on a pooled connection.)
+func (w *writer) attempt(ctx context.Context, tx *redis.Tx, watch []any, events []event, last eventstore.Position) (cp eventstore.Position, err error) {
+	b := newBatch(ctx, tx, w.ks)
+	warm := w.warm
+	w.warm = nil
+	for ref, e := range warm {
+		e.dirty, e.flush = false, nil
+		b.docs[ref] = e
+	}
+	var refs []docRef
+	for _, e := range events {
+		if e.pos > w.committed {
+			refs = append(refs, needs(w.ks, e)...)
+		}
+	}
 	pipe := tx.Pipeline()
+	watchCmd := pipe.Do(ctx, watch...)
 	cpCmd := pipe.Get(ctx, w.ks.checkpoint())
 	var curCmd *redis.StringCmd
 	if w.live {
 		curCmd = pipe.Get(ctx, currentKey(w.ks.prefix))
 	}
-	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-		return 0, nil, unavailable(err)
+	loaded := b.queueLoads(pipe, refs)
+	_, execErr := pipe.Exec(ctx)
+	armed := watchCmd.Err() == nil
+	defer func() {
+		if armed {
+			_ = tx.Unwatch(context.WithoutCancel(ctx)).Err()
+		}
+	}()
+	if execErr != nil && !errors.Is(execErr, redis.Nil) {
+		return 0, unavailable(execErr)
 	}
 	if w.live {
 		if cur, _ := curCmd.Result(); cur != w.ks.gen {
-			return 0, nil, errGenerationChanged
+			return 0, errGenerationChanged
 		}
 	}
 	stored := eventstore.Position(0)
 	if s, err := cpCmd.Result(); err == nil {
 		n, perr := strconv.ParseUint(s, 10, 64)
 		if perr != nil {
-			return 0, nil, fmt.Errorf("checkpoint %s holds %q, not a position", w.ks.checkpoint(), s)
+			return 0, fmt.Errorf("checkpoint %s holds %q, not a position", w.ks.checkpoint(), s)
 		}
 		stored = eventstore.Position(n)
 	}
+	if len(warm) > 0 && stored != w.committed {
+		// Someone else wrote since our last commit: the warm documents may be stale.
+		b.docs = map[docRef]*docEntry{}
+		if err := b.storeLoads(loaded); err != nil {
+			return 0, err
+		}
+		if err := b.prefetch(refs); err != nil {
+			return 0, err
+		}
+	} else if err := b.storeLoads(loaded); err != nil {
+		return 0, err
+	}
 	if stored < w.committed {
-		return 0, nil, errRewound
+		return 0, errRewound
 	}
 	if stored >= last {
-		return stored, nil, nil // all delivered before: a duplicate delivery
+		return stored, nil // all delivered before: a duplicate delivery
 	}
 	// Keep each event once, in order: drop those applied before (at or below the stored
 	// checkpoint) and repeats within the run.
@@ -156,20 +296,14 @@ func (w *writer) attempt(ctx context.Context, tx *redis.Tx, events []event, last
 			seen = e.pos
 		}
 	}
-	b := newBatch(ctx, tx, w.ks)
-	var refs []docRef
-	for _, e := range todo {
-		refs = append(refs, needs(w.ks, e)...)
-	}
-	if err := b.prefetch(refs); err != nil {
-		return 0, nil, err
-	}
+	// Documents of events at or below a checkpoint stored by someone else were loaded
+	// for nothing; the ones still missing (found through other documents) load lazily.
 	for _, e := range todo {
 		if err := applyEvent(b, e); err != nil {
-			return 0, nil, fmt.Errorf("apply %s at position %d: %w", e.env.Type, e.pos, err)
+			return 0, fmt.Errorf("apply %s at position %d: %w", e.ev.EventType(), e.pos, err)
 		}
 	}
-	_, err := tx.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+	_, err = tx.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
 		if err := b.write(pipe); err != nil {
 			return err
 		}
@@ -184,11 +318,17 @@ func (w *writer) attempt(ctx context.Context, tx *redis.Tx, events []event, last
 		}
 		return nil
 	})
+	if err == nil || errors.Is(err, redis.TxFailedErr) || redis.IsExecAbortError(err) {
+		armed = false // EXEC ran and released the watch
+	}
 	if err != nil {
 		if errors.Is(err, redis.TxFailedErr) {
-			return 0, nil, err
+			return 0, err
 		}
-		return 0, nil, fmt.Errorf("commit views: %w", unavailable(err))
+		return 0, fmt.Errorf("commit views: %w", unavailable(err))
 	}
-	return last, b, nil
+	if len(b.docs) <= maxWarm {
+		w.warm = b.docs
+	}
+	return last, nil
 }
