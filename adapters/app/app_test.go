@@ -264,3 +264,32 @@ func TestAccessLog(t *testing.T) {
 		}
 	}
 }
+
+// TestConcurrentIdenticalAssignments: the losers of a race to assign the same expert to
+// the same dispatch must not release the winner's booking in their compensation.
+func TestConcurrentIdenticalAssignments(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	expert := ulid.Make().String()
+	for round := range 5 {
+		d := e.dispatch(t0.Add(time.Duration(24*(round+1)) * time.Hour))
+		var wg sync.WaitGroup
+		var ok atomic.Int32
+		for range 6 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := e.app.AssignExpert(ctx, app.Call{Actor: e.lead}, app.AssignExpertInput{DispatchID: d, ExpertID: expert, ExpertName: "王主任"}); err == nil {
+					ok.Add(1)
+				}
+			}()
+		}
+		wg.Wait()
+		if ok.Load() != 1 {
+			t.Fatalf("round %d: %d assignments succeeded, want 1", round, ok.Load())
+		}
+		if _, held := e.schedule(expert).Booking(d); !held {
+			t.Fatalf("round %d: the winner's booking was released by a loser's compensation", round)
+		}
+	}
+}

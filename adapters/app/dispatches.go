@@ -142,9 +142,19 @@ func (a *App) replayed(ctx context.Context, call Call, id, stream string) (*Outc
 
 var errNotReplayed = errors.New("not a replay")
 
-// release frees the expert's booking for a dispatch (idempotent in the domain).
+// release frees the expert's booking for a dispatch (idempotent in the domain), unless
+// the dispatch, as stored now, is live with that very expert: then the booking is the
+// one its assignment relies on (a concurrent identical assignment won, or the expert
+// was reassigned back), and releasing it would let the expert be double-booked.
 func (a *App) release(ctx context.Context, call Call, expertID, dispatchID, reason string) error {
-	_, err := handle(ctx, a, call, a.Now(), expertID, domain.ExpertStream(expertID), func(s domain.ExpertSchedule) ([]domain.Event, error) {
+	d, err := load[domain.Dispatch](ctx, a, domain.DispatchStream(dispatchID))
+	if err != nil {
+		return err
+	}
+	if d.ExpertID == expertID && d.Open() {
+		return nil
+	}
+	_, err = handle(ctx, a, call, a.Now(), expertID, domain.ExpertStream(expertID), func(s domain.ExpertSchedule) ([]domain.Event, error) {
 		return domain.DecideExpert(s, domain.ReleaseBooking{ExpertID: expertID, DispatchID: dispatchID, Reason: reason})
 	})
 	return err
