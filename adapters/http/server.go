@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -65,6 +66,7 @@ type Server struct {
 	routes   []route
 	metrics  *Metrics
 	done     chan struct{} // closed by Shutdown: streams end
+	stopOnce sync.Once
 }
 
 // New builds the server and its routes. It fails only on a bad auth configuration.
@@ -123,11 +125,7 @@ func (s *Server) Echo() *echo.Echo { return s.e }
 // Shutdown ends open event streams; call it before http.Server.Shutdown so that
 // long-lived SSE responses do not hold the shutdown up.
 func (s *Server) Shutdown() {
-	select {
-	case <-s.done:
-	default:
-		close(s.done)
-	}
+	s.stopOnce.Do(func() { close(s.done) })
 }
 
 // route is one endpoint: the echo registration, who may call it, and what the OpenAPI
