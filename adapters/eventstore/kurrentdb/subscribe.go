@@ -37,7 +37,7 @@ func (s *Store) Subscribe(ctx context.Context, after eventstore.Position, h func
 	for {
 		progressed, err := s.subscribeOnce(ctx, st, h)
 		if err == nil {
-			continue
+			err = errors.New("kurrentdb: subscription ended")
 		}
 		if cerr := ctx.Err(); cerr != nil {
 			if s.base.Err() != nil && !errors.Is(err, errClosed) {
