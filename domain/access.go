@@ -17,14 +17,22 @@ const (
 
 // AccessEntry is one read of a protected resource (a plan, a consult, a dispatch): who
 // read which resource, when, and whether it was served. It names the resource by id
-// only; no patient data is recorded.
+// only; no patient data is recorded. Identical reads (same actor, resource, id and
+// outcome) within one batch are recorded once, with Count and the last read's time.
 type AccessEntry struct {
 	Actor    Actor     `json:"actor"`
 	Resource string    `json:"resource"` // "plan", "consult", "dispatch", "plan-stream", ...
 	ID       string    `json:"id"`
 	Outcome  string    `json:"outcome"`
 	At       time.Time `json:"at"`
+	// Count is the number of identical reads this entry stands for (0 or 1: one read).
+	Count int `json:"count,omitempty"`
+	// LastAt is the time of the last of Count reads (zero for a single read).
+	LastAt time.Time `json:"lastAt,omitzero"`
 }
+
+// Reads returns how many reads the entry stands for.
+func (e AccessEntry) Reads() int { return max(e.Count, 1) }
 
 // RecordsAccessed records a batch of reads, so that an auditor sees who read what.
 // Batches keep the log cheap at thousands of reads per second.

@@ -95,7 +95,7 @@ func (l *AccessLog) Record(e domain.AccessEntry) {
 	}
 }
 
-// Written and Dropped count the entries made durable and those refused while full.
+// Written counts the reads made durable (each read, also when coalesced with others).
 func (l *AccessLog) Written() uint64 { return l.written.Load() }
 
 // Dropped counts entries refused because MaxPending entries were waiting.
@@ -141,7 +141,7 @@ func (l *AccessLog) Flush(ctx context.Context) error {
 				break
 			}
 		}
-		if err := l.write(ctx, day, batch[:n]); err != nil {
+		if err := l.write(ctx, day, coalesce(batch[:n])); err != nil {
 			l.mu.Lock()
 			l.pending = append(batch, l.pending...)
 			l.mu.Unlock()
@@ -151,6 +151,37 @@ func (l *AccessLog) Flush(ctx context.Context) error {
 		batch = batch[n:]
 	}
 	return nil
+}
+
+// coalesce merges identical reads (same actor, resource, id and outcome) of a batch into
+// one entry with a count and the last read's time, keeping the first read's order: a
+// client polling a plan costs the log one entry per batch, not one per request.
+func coalesce(entries []domain.AccessEntry) []domain.AccessEntry {
+	type key struct {
+		actor                 domain.Actor
+		resource, id, outcome string
+	}
+	index := make(map[key]int, len(entries))
+	out := make([]domain.AccessEntry, 0, len(entries))
+	for _, e := range entries {
+		k := key{e.Actor, e.Resource, e.ID, e.Outcome}
+		i, seen := index[k]
+		if !seen {
+			index[k] = len(out)
+			out = append(out, e)
+			continue
+		}
+		m := &out[i]
+		m.Count = m.Reads() + e.Reads()
+		last := e.At
+		if !e.LastAt.IsZero() {
+			last = e.LastAt
+		}
+		if last.After(m.LastAt) {
+			m.LastAt = last
+		}
+	}
+	return out
 }
 
 func (l *AccessLog) write(ctx context.Context, stream string, entries []domain.AccessEntry) error {

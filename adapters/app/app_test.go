@@ -293,3 +293,30 @@ func TestConcurrentIdenticalAssignments(t *testing.T) {
 		}
 	}
 }
+
+func TestAccessLogCoalescesIdenticalReads(t *testing.T) {
+	st := mustOpenStore(t)
+	a := app.New(app.Config{Store: st})
+	l := app.NewAccessLog(st, app.AccessLogOptions{FlushEvery: time.Hour})
+	who := domain.Actor{HospitalID: "H1", UserID: "nurse-1", Role: "member"}
+	for i := range 100 {
+		l.Record(domain.AccessEntry{Actor: who, Resource: "plan", ID: "P1", Outcome: domain.AccessAllowed, At: t0.Add(time.Duration(i) * time.Millisecond)})
+	}
+	l.Record(domain.AccessEntry{Actor: who, Resource: "plan", ID: "P2", Outcome: domain.AccessDenied, At: t0})
+	if err := l.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got, err := a.AccessEntries(context.Background(), t0, app.AccessFilter{UserID: "nurse-1"})
+	if err != nil || len(got) != 2 {
+		t.Fatalf("got %d entries, %v; want 2", len(got), err)
+	}
+	if got[0].ID != "P1" || got[0].Reads() != 100 || !got[0].At.Equal(t0) || !got[0].LastAt.Equal(t0.Add(99*time.Millisecond)) {
+		t.Fatalf("coalesced entry: %+v", got[0])
+	}
+	if got[1].ID != "P2" || got[1].Reads() != 1 || got[1].Outcome != domain.AccessDenied {
+		t.Fatalf("second entry: %+v", got[1])
+	}
+	if l.Written() != 101 {
+		t.Fatalf("written %d, want 101 reads", l.Written())
+	}
+}
