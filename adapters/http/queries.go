@@ -51,7 +51,7 @@ func (s *Server) queryRoutes() []route {
 		{method: http.MethodGet, path: "/v1/alliances/:id/adoption-matrix", op: "adoptionMatrix", summary: "Members against protocols: who follows which version, with declared deviations.", kind: respJSON, query: q, h: s.adoptionMatrix},
 		{method: http.MethodGet, path: "/v1/alliances/:id/consults", op: "allianceConsults", summary: "An alliance's consults by response deadline (the lead hospital, or an auditor).", kind: respJSON,
 			query: []param{{"status", "string", "open (default: requested or accepted), or one status, or all"}, minPosParam}, h: s.allianceConsults},
-		{method: http.MethodGet, path: "/v1/plans/:id", op: "getPlan", summary: "One plan's view (the responsible hospital, the alliance's lead department, or an auditor).", kind: respJSON, query: q, h: s.getPlan},
+		{method: http.MethodGet, path: "/v1/plans/:id", op: "getPlan", summary: "One plan's view (the responsible hospital, the alliance's lead department, or an auditor).", kind: respJSON, query: q, bounded: true, h: s.getPlan},
 		{method: http.MethodGet, path: "/v1/plans/:id/stream", op: "streamPlan", summary: "Server-Sent Events: every change of the plan's view; resumes after Last-Event-ID.", kind: respStream, h: s.streamPlan},
 		{method: http.MethodGet, path: "/v1/dispatches/:id", op: "getDispatch", summary: "One expert dispatch (the requesting or lead hospital, or an auditor).", kind: respJSON, query: q, h: s.getDispatch},
 		{method: http.MethodGet, path: "/v1/consults/:id", op: "getConsult", summary: "One remote consult (the requesting or lead hospital, or an auditor).", kind: respJSON, query: q, h: s.getConsult},
