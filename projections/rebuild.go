@@ -41,8 +41,10 @@ func Rebuild(ctx context.Context, store eventstore.Store, rdb redis.UniversalCli
 	token := "rebuild-" + randomHex(8)
 	const ttl = 30 * time.Second
 	lease := leaseKey(prefix, gen)
-	if ok, err := acquireLease(ctx, rdb, lease, token, ttl); err != nil || !ok {
-		return fmt.Errorf("take the lease of the new generation %s: %v", gen, err)
+	if ok, err := acquireLease(ctx, rdb, lease, token, ttl); err != nil {
+		return fmt.Errorf("take the lease of the new generation %s: %w", gen, err)
+	} else if !ok {
+		return fmt.Errorf("the lease of the new generation %s is held by another process", gen)
 	}
 	renewCtx, stopRenew := context.WithCancel(ctx)
 	defer stopRenew()

@@ -1,7 +1,6 @@
 package projections
 
 import (
-	"encoding/json"
 	"time"
 
 	"github.com/medalliance/allianced/adapters/eventstore"
@@ -358,9 +357,6 @@ type ProtocolRef struct {
 	LatestVersion int    `json:"latestVersion"`
 	Retired       bool   `json:"retired"`
 }
-
-// rawJSON is the stored bytes of a view, decoded lazily.
-type rawJSON = json.RawMessage
 
 func timePtr(t time.Time) *time.Time {
 	if t.IsZero() {
