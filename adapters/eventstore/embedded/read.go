@@ -43,10 +43,13 @@ func (s *Store) ReadStream(ctx context.Context, stream string, dir eventstore.Di
 	}
 	var out []eventstore.RecordedEvent
 	err := s.use(ctx, func() error {
+		// Pebble makes a batch visible before its fsync; reads show only what has been
+		// acknowledged.
+		durable := s.durable.Load()
 		prefix := streamPrefix(nil, stream)
 		lower := binary.BigEndian.AppendUint64(append([]byte(nil), prefix...), 0)
 		upper := append(binary.BigEndian.AppendUint64(append([]byte(nil), prefix...), ^uint64(0)), 0)
-		idx, err := s.db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: lower, UpperBound: upper})
+		idx, err := s.index.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: lower, UpperBound: upper})
 		if err != nil {
 			return err
 		}
@@ -67,6 +70,12 @@ func (s *Store) ReadStream(ctx context.Context, stream string, dir eventstore.Di
 		}
 		for ; valid && len(out) < limit; valid = step(idx, dir) {
 			pos := binary.BigEndian.Uint64(idx.Value())
+			if pos > durable {
+				if dir == eventstore.Forwards {
+					break
+				}
+				continue
+			}
 			if !logIt.SeekGE(logKey(pos)) || binary.BigEndian.Uint64(logIt.Key()[1:]) != pos {
 				return corrupt(pos, "indexed from stream "+stream+" but missing from the log")
 			}
@@ -79,7 +88,7 @@ func (s *Store) ReadStream(ctx context.Context, stream string, dir eventstore.Di
 		if err := idx.Error(); err != nil {
 			return err
 		}
-		if len(out) == 0 && !idx.First() {
+		if len(out) == 0 && (!idx.First() || binary.BigEndian.Uint64(idx.Value()) > durable) {
 			if err := idx.Error(); err != nil {
 				return err
 			}

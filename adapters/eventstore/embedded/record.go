@@ -12,7 +12,7 @@ import (
 const (
 	prefixLog    = 'l' // 'l' | position (8, big-endian)                     -> record
 	prefixIndex  = 's' // 's' | len(stream) (2, BE) | stream | revision (8, BE) -> position (8, BE)
-	prefixHead   = 'h' // 'h' | stream                                         -> last revision (8, BE)
+	prefixMark   = 'w' // 'w' "watermark" -> last indexed position (8, BE), in the index
 	prefixFormat = 'f' // 'f' "format"                                          -> format version (1 byte)
 )
 
@@ -49,7 +49,10 @@ const (
 
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
-var formatKey = []byte{prefixFormat, 'f', 'o', 'r', 'm', 'a', 't'}
+var (
+	formatKey    = []byte{prefixFormat, 'f', 'o', 'r', 'm', 'a', 't'}
+	watermarkKey = []byte{prefixMark, 'w', 'a', 't', 'e', 'r', 'm', 'a', 'r', 'k'}
+)
 
 // logKey is the key of the event at position pos in the global log.
 func logKey(pos uint64) []byte {
@@ -69,11 +72,6 @@ func streamPrefix(dst []byte, stream string) []byte {
 // indexKey is the key of stream's event at revision rev.
 func indexKey(dst []byte, stream string, rev uint64) []byte {
 	return binary.BigEndian.AppendUint64(streamPrefix(dst, stream), rev)
-}
-
-// headKey is the key holding stream's last revision.
-func headKey(dst []byte, stream string) []byte {
-	return append(append(dst, prefixHead), stream...)
 }
 
 // encodeRecord builds an event's record with its revision left 0 and no CRC: the

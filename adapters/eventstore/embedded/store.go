@@ -2,30 +2,50 @@
 // Pebble database (github.com/cockroachdb/pebble/v2), the default when no KurrentDB is
 // configured.
 //
+// # Two Pebble databases
+//
+// The data directory holds two Pebble databases. log/ is the source of truth: the global
+// log, keyed by position, written with a synced WAL. index/ holds the per-stream index;
+// it is derived from the log, so it is written without a WAL and, after a crash, Open
+// re-indexes the log from the index's watermark (the last position it holds). Keeping the
+// two apart keeps the log's keys strictly increasing in its own LSM tree, so Pebble moves
+// its tables down the levels without rewriting the events, and the index's small entries
+// are all that compactions merge.
+//
 // # Durability and group commit
 //
-// One writer goroutine owns every append. It takes the first pending append, drains
-// whatever else is queued (up to a group limit), checks each append's expected version
-// against in-memory stream heads, writes all accepted appends as one pebble.Batch
-// committed with pebble.Sync, and only then acknowledges each of them. Concurrent appends
-// therefore share one WAL fsync; a failed expected version fails only its own append. A
-// Pebble batch is atomic, so after a crash (kill -9 at any moment) either a whole group is
-// in the log or none of it is; every acknowledged event was synced before its ack. Open
-// recovers the stream heads and the last position from the keys below.
+// An append checks its expected version against in-memory stream heads, takes the next
+// positions, applies its records to the log as one pebble.Batch and its index entries to
+// the index, all under one mutex, so the WAL holds appends in position order. It applies
+// the log batch with pebble.Sync but without waiting for the fsync
+// (DB.ApplyNoSyncWait), releases the mutex, and then waits for its batch's fsync
+// (Batch.SyncWait) before it returns. Pebble's WAL writer syncs everything queued while an
+// fsync is in flight in one go, so concurrent appends share fsyncs (group commit) without
+// a hand-off to another goroutine; a failed expected version fails only its own append. A
+// Pebble batch is atomic and the WAL is replayed in order, so after a crash (kill -9 at
+// any moment) the log holds a prefix of the appends, each whole; every acknowledged event
+// was synced before its ack. Open recovers the index, the stream heads and the last
+// position.
+//
+// Reads (ReadStream, ReadAll, Subscribe) show only durable events: Pebble makes a batch
+// visible before its fsync, so reads stop at the durable position, which an append
+// raises once its fsync is done (the WAL is synced in order, so every earlier position
+// is durable too). An append that fails its expected version waits until the state it
+// was judged against is durable, so the caller's reload sees the event that beat it.
 //
 // # Key layout
 //
-// One Pebble keyspace; the first byte names the key family. Integers are big-endian, so
-// byte order is numeric order.
+// Integers are big-endian, so byte order is numeric order.
 //
-//	'l' | position (8)                                  -> event record     the global log
-//	's' | len(stream) (2) | stream | revision (8)       -> position (8)     per-stream index
-//	'h' | stream                                        -> last revision (8) stream heads
-//	'f' "format"                                        -> 1 (1 byte)       layout version
+//	log/    'l' | position (8)                             -> event record
+//	log/    'f' "format"                                   -> 1 (1 byte): layout version
+//	index/  's' | len(stream) (2) | stream | revision (8)  -> position (8)
+//	index/  'w' "watermark"                                -> position (8): last indexed
 //
 // Positions are 1, 2, 3, ... with no gaps; revisions are 0-based per stream. The stream
-// name's 2-byte length keeps "a" and "ab" apart in the index. Nothing is ever updated or
-// deleted: the store has no such API.
+// name's 2-byte length keeps "a" and "ab" apart in the index. A stream's head is its last
+// index key: Open finds every head with two seeks per stream and keeps them in memory.
+// Events are never updated or deleted: the store has no such API.
 //
 // # Record encoding
 //
@@ -44,8 +64,8 @@
 //
 // # Exclusive access
 //
-// Pebble's LOCK file admits one process per directory; a second Open fails with "data
-// directory X is in use by another allianced process".
+// A Pebble LOCK file in the data directory admits one process; a second Open fails with
+// "data directory X is in use by another allianced process".
 package embedded
 
 import (
@@ -55,6 +75,7 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 
@@ -74,11 +95,11 @@ var ErrInUse = errors.New("data directory is in use by another allianced process
 
 // Options tunes a Store; the zero value is the default.
 type Options struct {
-	// MemTableSize is Pebble's memtable size in bytes (default 64 MiB): a larger memtable
-	// means fewer flushes under a steady append load.
+	// MemTableSize is Pebble's memtable size in bytes (default 4 MiB, Pebble's own). A
+	// larger memtable means fewer flushes but a longer WAL file; Pebble recycles WAL files
+	// only at memtable rotation, and syncing a growing file costs a metadata update per
+	// fsync, so small memtables measured faster for durable appends.
 	MemTableSize uint64
-	// MaxGroup caps how many appends share one commit (default 4096).
-	MaxGroup int
 	// Logger receives Pebble's informational and error messages (default: discard info,
 	// errors to the standard logger).
 	Logger pebble.Logger
@@ -86,38 +107,28 @@ type Options struct {
 
 // Store is the embedded event store. It is safe for concurrent use.
 type Store struct {
-	db   *pebble.DB
-	lock *pebble.Lock
-	dir  string
+	db    *pebble.DB // the log: synced WAL
+	index *pebble.DB // the per-stream index: no WAL, rebuilt from the log
+	lock  *pebble.Lock
+	dir   string
 
-	maxGroup int
-	reqs     chan *appendReq
-
-	// heads maps each stream to its last revision; only the writer goroutine uses it.
+	// mu serializes the expected-version check, position assignment and WAL order.
+	mu sync.Mutex
+	// heads maps each stream to its last revision (guarded by mu).
 	heads map[string]uint64
-	// last is the position of the last event written; only the writer uses it.
+	// last is the position of the last event applied (guarded by mu).
 	last uint64
-	// durable is the position of the last acknowledged (synced) event.
+	// durable is the position up to which every event is synced: what reads show.
 	durable atomic.Uint64
-	// notify is closed and replaced after every commit, waking live subscribers.
+	// notify is closed and replaced whenever durable moves, waking live subscribers.
 	notify atomic.Pointer[chan struct{}]
-	// failed holds the error that stopped the writer, if any.
+	// failed holds the error that stopped appends, if any.
 	failed atomic.Pointer[error]
 
-	closeMu    sync.RWMutex // held shared by calls that use db, exclusively by Close
-	closed     bool
-	closing    chan struct{}
-	writerDone chan struct{}
-}
-
-type appendReq struct {
-	ctx      context.Context
-	stream   string
-	expected eventstore.ExpectedVersion
-	records  [][]byte
-	res      eventstore.AppendResult
-	err      error
-	done     chan struct{}
+	closeMu   sync.RWMutex // held shared by calls that use db, exclusively by Close
+	closed    bool
+	closing   chan struct{} // closed by Close: ends subscriptions and waits
+	closeOnce sync.Once
 }
 
 // quietLogger drops Pebble's informational messages and keeps errors.
@@ -142,45 +153,47 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("data directory %s is in use by another allianced process (%v): %w", dir, err, ErrInUse)
 	}
 	if opts.MemTableSize == 0 {
-		opts.MemTableSize = 64 << 20
-	}
-	if opts.MaxGroup <= 0 {
-		opts.MaxGroup = 4096
+		opts.MemTableSize = 4 << 20
 	}
 	if opts.Logger == nil {
 		opts.Logger = quietLogger{}
 	}
-	po := &pebble.Options{
-		Lock:                        lock,
-		Logger:                      opts.Logger,
-		MemTableSize:                opts.MemTableSize,
-		MemTableStopWritesThreshold: 4,
-		L0CompactionThreshold:       4,
-		L0StopWritesThreshold:       1000,
-		LBaseMaxBytes:               256 << 20,
-		CompactionConcurrencyRange:  func() (int, int) { return 1, 2 },
-		FormatMajorVersion:          pebble.FormatNewest,
-	}
-	db, err := pebble.Open(dir, po)
+	db, err := pebble.Open(filepath.Join(dir, "log"), pebbleOptions(opts, false))
 	if err != nil {
 		lock.Close()
 		return nil, fmt.Errorf("embedded event store: open %s: %w", dir, err)
 	}
-	s := &Store{
-		db: db, lock: lock, dir: dir, maxGroup: opts.MaxGroup,
-		reqs:    make(chan *appendReq, opts.MaxGroup),
-		heads:   map[string]uint64{},
-		closing: make(chan struct{}), writerDone: make(chan struct{}),
+	index, err := pebble.Open(filepath.Join(dir, "index"), pebbleOptions(opts, true))
+	if err != nil {
+		db.Close()
+		lock.Close()
+		return nil, fmt.Errorf("embedded event store: open the index in %s: %w", dir, err)
 	}
+	s := &Store{db: db, index: index, lock: lock, dir: dir, heads: map[string]uint64{}, closing: make(chan struct{})}
 	if err := s.recover(); err != nil {
+		index.Close()
 		db.Close()
 		lock.Close()
 		return nil, err
 	}
 	ch := make(chan struct{})
 	s.notify.Store(&ch)
-	go s.writeLoop()
 	return s, nil
+}
+
+// pebbleOptions are the options of the log database, or of the index (no WAL).
+func pebbleOptions(opts Options, index bool) *pebble.Options {
+	po := &pebble.Options{
+		Logger:       opts.Logger,
+		MemTableSize: opts.MemTableSize,
+		DisableWAL:   index,
+		// Events are written once and move down the levels; compression would cost
+		// compaction CPU on a small machine for disk that is cheap.
+		L0CompactionThreshold: 4,
+		L0StopWritesThreshold: 64,
+	}
+	po.ApplyCompressionSettings(func() pebble.DBCompressionSettings { return pebble.DBCompressionNone })
+	return po
 }
 
 // recover checks the format version (writing it into a new store) and loads the stream
@@ -203,22 +216,7 @@ func (s *Store) recover() error {
 		}
 	}
 
-	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixHead}, UpperBound: []byte{prefixHead + 1}})
-	if err != nil {
-		return err
-	}
-	for it.First(); it.Valid(); it.Next() {
-		if len(it.Value()) != 8 {
-			it.Close()
-			return domain.Errorf(domain.CodeInternal, "embedded event store: malformed head of stream %q", it.Key()[1:])
-		}
-		s.heads[string(it.Key()[1:])] = binary.BigEndian.Uint64(it.Value())
-	}
-	if err := it.Close(); err != nil {
-		return err
-	}
-
-	it, err = s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixLog}, UpperBound: []byte{prefixLog + 1}})
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixLog}, UpperBound: []byte{prefixLog + 1}})
 	if err != nil {
 		return err
 	}
@@ -232,8 +230,80 @@ func (s *Store) recover() error {
 	if err := it.Close(); err != nil {
 		return err
 	}
+	if err := s.reindex(); err != nil {
+		return err
+	}
+	if err := s.loadHeads(); err != nil {
+		return err
+	}
 	s.durable.Store(s.last)
 	return nil
+}
+
+// reindex indexes the log's events after the index's watermark: those whose index
+// entries were still in the index's memtable when the process stopped.
+func (s *Store) reindex() error {
+	var mark uint64
+	v, closer, err := s.index.Get(watermarkKey)
+	switch {
+	case errors.Is(err, pebble.ErrNotFound):
+	case err != nil:
+		return fmt.Errorf("embedded event store: read the index watermark: %w", err)
+	default:
+		if len(v) == 8 {
+			mark = binary.BigEndian.Uint64(v)
+		}
+		closer.Close()
+	}
+	if mark > s.last {
+		return domain.Errorf(domain.CodeInternal, "embedded event store: the index reaches position %d but the log ends at %d", mark, s.last)
+	}
+	for mark < s.last {
+		recs, err := s.readLog(context.Background(), mark, s.last, 4096, nil)
+		if err != nil {
+			return err
+		}
+		b := s.index.NewBatch()
+		var key []byte
+		var val [8]byte
+		for _, r := range recs {
+			binary.BigEndian.PutUint64(val[:], uint64(r.Position))
+			key = indexKey(key[:0], r.Stream, r.Version)
+			_ = b.Set(key, val[:], nil)
+			mark = uint64(r.Position)
+		}
+		binary.BigEndian.PutUint64(val[:], mark)
+		_ = b.Set(watermarkKey, val[:], nil)
+		err = b.Commit(pebble.NoSync)
+		b.Close()
+		if err != nil {
+			return fmt.Errorf("embedded event store: reindex: %w", err)
+		}
+	}
+	return nil
+}
+
+// loadHeads finds each stream's head, its last index key: two seeks per stream.
+func (s *Store) loadHeads() error {
+	it, err := s.index.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixIndex}, UpperBound: []byte{prefixIndex + 1}})
+	if err != nil {
+		return err
+	}
+	for valid := it.First(); valid; {
+		k := it.Key()
+		n := 3 + (int(k[1])<<8 | int(k[2]))
+		if len(k) != n+8 {
+			it.Close()
+			return domain.Errorf(domain.CodeInternal, "embedded event store: malformed index key %x", k)
+		}
+		end := append(binary.BigEndian.AppendUint64(append([]byte(nil), k[:n]...), ^uint64(0)), 0)
+		if !it.SeekLT(end) {
+			break
+		}
+		s.heads[string(end[3:n])] = binary.BigEndian.Uint64(it.Key()[n:])
+		valid = it.SeekGE(end)
+	}
+	return it.Close()
 }
 
 // Append implements eventstore.Store: it returns once the events are synced to disk.
@@ -244,158 +314,116 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 	if err := validateAppend(stream, events); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	req := &appendReq{ctx: ctx, stream: stream, expected: expected, records: make([][]byte, len(events)), done: make(chan struct{})}
+	records := make([][]byte, len(events))
+	size := 0
 	for i, ev := range events {
-		req.records[i] = encodeRecord(stream, ev)
+		records[i] = encodeRecord(stream, ev)
+		size += len(records[i]) + 32
 	}
 	s.closeMu.RLock()
+	defer s.closeMu.RUnlock()
 	if s.closed {
-		s.closeMu.RUnlock()
 		return eventstore.AppendResult{}, ErrClosed
 	}
+	b := s.db.NewBatchWithSize(size)
+	defer b.Close()
+	ib := s.index.NewBatch()
+	defer ib.Close()
+
+	s.mu.Lock()
 	if errp := s.failed.Load(); errp != nil {
-		s.closeMu.RUnlock()
+		s.mu.Unlock()
 		return eventstore.AppendResult{}, *errp
 	}
-	select {
-	case s.reqs <- req:
-	case <-ctx.Done():
-		s.closeMu.RUnlock()
-		return eventstore.AppendResult{}, ctx.Err()
-	}
-	s.closeMu.RUnlock()
-	// Once queued the append is decided by the writer; waiting for its outcome keeps the
-	// answer unambiguous (the writer drops appends whose context ended before it ran).
-	<-req.done
-	return req.res, req.err
-}
-
-// writeLoop is the single writer: it groups queued appends into one synced batch.
-func (s *Store) writeLoop() {
-	defer close(s.writerDone)
-	group := make([]*appendReq, 0, s.maxGroup)
-	for {
-		var first *appendReq
-		select {
-		case first = <-s.reqs:
-		case <-s.closing:
-			// Close holds closeMu exclusively, so nothing more can be queued: write
-			// what is left and stop.
-			for {
-				select {
-				case r := <-s.reqs:
-					s.commit(append(group[:0], r))
-				default:
-					return
-				}
-			}
+	cur, exists := s.heads[stream]
+	if !expected.Satisfied(cur, exists) {
+		judged := s.last
+		s.mu.Unlock()
+		wrong := &eventstore.WrongExpectedVersionError{Stream: stream, Expected: expected, Actual: cur, Exists: exists}
+		if err := s.waitDurable(ctx, judged); err != nil {
+			return eventstore.AppendResult{}, err
 		}
-		group = append(group[:0], first)
-		size := recordsSize(first)
-	drain:
-		for len(group) < s.maxGroup && size < maxAppendSize {
-			select {
-			case r := <-s.reqs:
-				group = append(group, r)
-				size += recordsSize(r)
-			default:
-				break drain
-			}
-		}
-		s.commit(group)
+		return eventstore.AppendResult{}, wrong
 	}
-}
-
-func recordsSize(r *appendReq) int {
-	n := 0
-	for _, rec := range r.records {
-		n += len(rec)
+	rev := uint64(0)
+	if exists {
+		rev = cur + 1
 	}
-	return n
-}
-
-// groupHead is a stream's head as seen inside one group, before it is committed.
-type groupHead struct {
-	rev    uint64
-	exists bool
-}
-
-// commit writes one group of appends as one synced batch and acknowledges each.
-func (s *Store) commit(group []*appendReq) {
-	if errp := s.failed.Load(); errp != nil {
-		for _, r := range group {
-			r.err = *errp
-			close(r.done)
-		}
-		return
-	}
-	b := s.db.NewBatch()
-	defer b.Close()
-	pending := map[string]groupHead{}
 	pos := s.last
 	var key []byte
 	var val [8]byte
-	accepted := group[:0:0]
-	for _, r := range group {
-		if err := r.ctx.Err(); err != nil {
-			r.err = err
-			close(r.done)
-			continue
-		}
-		h, ok := pending[r.stream]
-		if !ok {
-			h.rev, h.exists = s.heads[r.stream]
-		}
-		if !r.expected.Satisfied(h.rev, h.exists) {
-			r.err = &eventstore.WrongExpectedVersionError{Stream: r.stream, Expected: r.expected, Actual: h.rev, Exists: h.exists}
-			close(r.done)
-			continue
-		}
-		rev := uint64(0)
-		if h.exists {
-			rev = h.rev + 1
-		}
-		for _, rec := range r.records {
-			pos++
-			sealRecord(rec, rev)
-			binary.BigEndian.PutUint64(val[:], pos)
-			key = append(key[:0], prefixLog)
-			key = binary.BigEndian.AppendUint64(key, pos)
-			_ = b.Set(key, rec, nil)
-			key = indexKey(key[:0], r.stream, rev)
-			_ = b.Set(key, val[:], nil)
-			rev++
-		}
-		rev--
-		binary.BigEndian.PutUint64(val[:], rev)
-		_ = b.Set(headKey(key[:0], r.stream), val[:], nil)
-		pending[r.stream] = groupHead{rev: rev, exists: true}
-		r.res = eventstore.AppendResult{Version: rev, Position: eventstore.Position(pos)}
-		accepted = append(accepted, r)
+	for _, rec := range records {
+		pos++
+		sealRecord(rec, rev)
+		key = append(key[:0], prefixLog)
+		key = binary.BigEndian.AppendUint64(key, pos)
+		_ = b.Set(key, rec, nil)
+		binary.BigEndian.PutUint64(val[:], pos)
+		_ = ib.Set(indexKey(key[:0], stream, rev), val[:], nil)
+		rev++
 	}
-	if len(accepted) == 0 {
-		return
+	rev--
+	_ = ib.Set(watermarkKey, val[:], nil)
+	if err := s.db.ApplyNoSyncWait(b, pebble.Sync); err != nil {
+		s.mu.Unlock()
+		return eventstore.AppendResult{}, s.fail("write", err)
 	}
-	if err := b.Commit(pebble.Sync); err != nil {
-		// The state on disk is unknown to us now: stop accepting appends rather than
-		// risk reusing positions.
-		err = domain.Errorf(domain.CodeUnavailable, "embedded event store: commit failed: %v", err)
-		s.failed.Store(&err)
-		for _, r := range accepted {
-			r.res, r.err = eventstore.AppendResult{}, err
-			close(r.done)
-		}
-		return
+	if err := s.index.Apply(ib, pebble.NoSync); err != nil {
+		s.mu.Unlock()
+		return eventstore.AppendResult{}, s.fail("index", err)
 	}
-	for stream, h := range pending {
-		s.heads[stream] = h.rev
-	}
+	s.heads[stream] = rev
 	s.last = pos
-	s.durable.Store(pos)
-	next := make(chan struct{})
-	close(*s.notify.Swap(&next))
-	for _, r := range accepted {
-		close(r.done)
+	s.mu.Unlock()
+
+	if err := b.SyncWait(); err != nil {
+		return eventstore.AppendResult{}, s.fail("sync", err)
+	}
+	s.markDurable(pos)
+	return eventstore.AppendResult{Version: rev, Position: eventstore.Position(pos)}, nil
+}
+
+// fail records a write or sync failure: the state on disk is then unknown to us, so the
+// store stops accepting appends rather than risk reusing positions.
+func (s *Store) fail(what string, cause error) error {
+	err := error(domain.Errorf(domain.CodeUnavailable, "embedded event store: %s failed: %v", what, cause))
+	s.failed.CompareAndSwap(nil, &err)
+	return err
+}
+
+// markDurable raises the durable position to pos (the WAL is synced in order, so every
+// earlier position is durable too) and wakes subscribers.
+func (s *Store) markDurable(pos uint64) {
+	for {
+		cur := s.durable.Load()
+		if cur >= pos {
+			return
+		}
+		if s.durable.CompareAndSwap(cur, pos) {
+			next := make(chan struct{})
+			close(*s.notify.Swap(&next))
+			return
+		}
+	}
+}
+
+// waitDurable waits until every position up to pos is durable.
+func (s *Store) waitDurable(ctx context.Context, pos uint64) error {
+	for {
+		wake := *s.notify.Load()
+		if s.durable.Load() >= pos {
+			return nil
+		}
+		if errp := s.failed.Load(); errp != nil {
+			return *errp
+		}
+		select {
+		case <-wake:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-s.closing:
+			return ErrClosed
+		}
 	}
 }
 
@@ -407,18 +435,24 @@ func (s *Store) Head(ctx context.Context) (eventstore.Position, error) {
 	return eventstore.Position(s.durable.Load()), nil
 }
 
-// Close stops the writer after the queued appends, ends subscriptions, and closes the
+// Close waits for appends and reads in progress, ends subscriptions, and closes the
 // database. Calls after Close return ErrClosed.
 func (s *Store) Close() error {
+	s.closeOnce.Do(func() { close(s.closing) })
 	s.closeMu.Lock()
 	if s.closed {
 		s.closeMu.Unlock()
 		return nil
 	}
 	s.closed = true
-	close(s.closing)
-	<-s.writerDone
-	err := s.db.Close()
+	// The index has no WAL: flush it so the next Open has nothing to re-index.
+	err := s.index.Flush()
+	if cerr := s.index.Close(); err == nil {
+		err = cerr
+	}
+	if cerr := s.db.Close(); err == nil {
+		err = cerr
+	}
 	s.closeMu.Unlock()
 	if lerr := s.lock.Close(); err == nil {
 		err = lerr

@@ -1,0 +1,559 @@
+// Command benchstore measures the embedded event store against raw Pebble in one run, so
+// the figures share the machine's state: durable appends from many writers (group
+// commit), contended commands through eventstore.Handle, batched appends, reading and
+// decoding the global log, and live subscription latency. With -compare it also runs
+// bbolt's db.Batch under the same 64-writer load, the alternative storage library.
+//
+//	go run ./cmd/benchstore            # about 30 s
+//	go run ./cmd/benchstore -d 2s -compare
+package main
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/medalliance/allianced/adapters/eventstore"
+	"github.com/medalliance/allianced/adapters/eventstore/embedded"
+	"github.com/medalliance/allianced/domain"
+	"github.com/oklog/ulid/v2"
+	bolt "go.etcd.io/bbolt"
+)
+
+func main() {
+	dur := flag.Duration("d", 4*time.Second, "duration of each timed phase")
+	writers := flag.Int("c", 64, "concurrent writers")
+	size := flag.Int("size", 500, "approximate bytes per event (envelope + payload) and per raw record")
+	streams := flag.Int("streams", 16, "streams the contended phase's writers share")
+	batch := flag.Int("batch", 100, "events per append in the batched phase")
+	streamLen := flag.Int("streamlen", 50, "events after which the contended phase moves to fresh streams (aggregate size)")
+	compare := flag.Bool("compare", false, "also run bbolt db.Batch with the same writers")
+	dirFlag := flag.String("dir", "", "scratch directory (default: a new temporary one, removed after)")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the embedded phases to this file")
+	phaseList := flag.String("phases", "raw,distinct,contended,rawbatch,batch,read,live", "phases to run, comma-separated")
+	flag.Parse()
+	phases := map[string]bool{}
+	for _, p := range strings.Split(*phaseList, ",") {
+		phases[strings.TrimSpace(p)] = true
+	}
+
+	dir := *dirFlag
+	if dir == "" {
+		d, err := os.MkdirTemp("", "benchstore-")
+		if err != nil {
+			log.Fatal(err)
+		}
+		defer os.RemoveAll(d)
+		dir = d
+	}
+	fmt.Printf("benchstore: %d writers, ~%d-byte events, %v per phase, GOMAXPROCS=%d, %s\n",
+		*writers, *size, *dur, runtime.GOMAXPROCS(0), time.Now().UTC().Format(time.RFC3339))
+
+	var raw, emb result
+	if phases["raw"] {
+		raw = rawPebble(filepath.Join(dir, "raw"), *writers, *size, *dur)
+		raw.print("raw pebble Set+Sync")
+	}
+
+	st, err := embedded.Open(filepath.Join(dir, "store"), embedded.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			log.Fatal(err)
+		}
+		defer pprof.StopCPUProfile()
+	}
+	if phases["distinct"] {
+		emb = appendDistinct(ctx, st, *writers, *size, *dur)
+		emb.print(fmt.Sprintf("embedded, %d writers, 1 event/append", *writers))
+		if raw.n > 0 {
+			fmt.Printf("    ratio to raw pebble: %.2f  (bars: >= 50000 events/s, >= 0.50 of raw, p99 < 10ms)\n", emb.rate()/raw.rate())
+		}
+	}
+	if phases["contended"] {
+		cmds, gaveUp, conflicts, attempts, cmdLat := contended(ctx, st, *writers, *streams, *streamLen, *dur)
+		fmt.Printf("%-34s commands=%d rate=%.0f/s p50=%v p99=%v conflicts=%d of %d appends (%.1f%%) gave-up=%d\n",
+			fmt.Sprintf("embedded, Handle, %d streams", *streams), cmds, float64(cmds)/dur.Seconds(),
+			pct(cmdLat, 0.50), pct(cmdLat, 0.99), conflicts, attempts, 100*float64(conflicts)/float64(max(attempts, 1)), gaveUp)
+	}
+	if phases["rawbatch"] {
+		rb := rawPebbleBatches(filepath.Join(dir, "rawbatch"), *batch, *size, *dur)
+		fmt.Printf("%-34s events=%d rate=%.0f/s p50=%v p99=%v per batch\n",
+			fmt.Sprintf("raw pebble, 1 writer, %d/batch", *batch), rb.n, rb.rate(), pct(rb.lat, 0.50), pct(rb.lat, 0.99))
+	}
+	if phases["batch"] {
+		b := appendBatches(ctx, st, *batch, *size, *dur)
+		fmt.Printf("%-34s events=%d rate=%.0f/s p50=%v p99=%v per append  (bar: >= 100000 events/s)\n",
+			fmt.Sprintf("embedded, 1 writer, %d/append", *batch), b.n, b.rate(), pct(b.lat, 0.50), pct(b.lat, 0.99))
+	}
+	if phases["read"] {
+		n, took, err := readDecode(ctx, st, *dur, false)
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Printf("%-34s events=%d rate=%.0f/s\n", "embedded, ReadAll only", n, float64(n)/took.Seconds())
+		n, took, err = readDecode(ctx, st, *dur, true)
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Printf("%-34s events=%d rate=%.0f/s  (bar: >= 500000 events/s)\n", "embedded, ReadAll + Decode", n, float64(n)/took.Seconds())
+	}
+	if phases["live"] {
+		live := liveLatency(ctx, st, 8, *size, *dur)
+		fmt.Printf("%-34s events=%d p50=%v p99=%v max=%v  (bar: p99 < 5ms)\n", "embedded, live delivery after ack",
+			len(live), pct(live, 0.50), pct(live, 0.99), pct(live, 1))
+	}
+	if *compare {
+		bb := boltBatch(filepath.Join(dir, "bolt.db"), *writers, *size, *dur)
+		bb.print("bbolt db.Batch")
+		if emb.n > 0 {
+			fmt.Printf("    embedded/bbolt: %.2f\n", emb.rate()/bb.rate())
+		}
+	}
+}
+
+// result is a timed phase: operations done and their latencies.
+type result struct {
+	n   int
+	lat []time.Duration
+	dur time.Duration
+}
+
+func (r result) rate() float64 { return float64(r.n) / r.dur.Seconds() }
+
+func (r result) print(name string) {
+	fmt.Printf("%-34s events=%d rate=%.0f/s p50=%v p99=%v\n", name, r.n, r.rate(), pct(r.lat, 0.50), pct(r.lat, 0.99))
+}
+
+// pct returns the p-quantile of lat, sorting it in place.
+func pct(lat []time.Duration, p float64) time.Duration {
+	if len(lat) == 0 {
+		return 0
+	}
+	slices.Sort(lat)
+	return lat[int(p*float64(len(lat)-1))].Round(time.Microsecond)
+}
+
+// runWriters runs w goroutines calling op until d passes, collecting latencies; op
+// returns how many events it wrote.
+func runWriters(w int, d time.Duration, op func(g, i int) int) result {
+	lat := make([][]time.Duration, w)
+	counts := make([]int, w)
+	start := time.Now()
+	deadline := start.Add(d)
+	var wg sync.WaitGroup
+	for g := range w {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; time.Now().Before(deadline); i++ {
+				t0 := time.Now()
+				counts[g] += op(g, i)
+				lat[g] = append(lat[g], time.Since(t0))
+			}
+		}()
+	}
+	wg.Wait()
+	r := result{dur: time.Since(start)}
+	for g := range w {
+		r.n += counts[g]
+		r.lat = append(r.lat, lat[g]...)
+	}
+	return r
+}
+
+// rawPebble is the baseline of /work/shared/bench/cmd/baseline-pebble: Set with Sync
+// from w goroutines on default options.
+func rawPebble(dir string, w, size int, d time.Duration) result {
+	db, err := pebble.Open(dir, &pebble.Options{Logger: quiet{}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer db.Close()
+	var seq atomic.Uint64
+	value := make([]byte, size)
+	return runWriters(w, d, func(int, int) int {
+		key := binary.BigEndian.AppendUint64(nil, seq.Add(1))
+		if err := db.Set(key, value, pebble.Sync); err != nil {
+			log.Fatal(err)
+		}
+		return 1
+	})
+}
+
+// rawPebbleBatches is the baseline of the batched phase: one goroutine committing
+// batches of n records with Sync.
+func rawPebbleBatches(dir string, n, size int, d time.Duration) result {
+	db, err := pebble.Open(dir, &pebble.Options{Logger: quiet{}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer db.Close()
+	value := make([]byte, size)
+	var seq uint64
+	return runWriters(1, d, func(int, int) int {
+		b := db.NewBatch()
+		for range n {
+			seq++
+			_ = b.Set(binary.BigEndian.AppendUint64(nil, seq), value, nil)
+		}
+		if err := b.Commit(pebble.Sync); err != nil {
+			log.Fatal(err)
+		}
+		b.Close()
+		return n
+	})
+}
+
+type quiet struct{}
+
+func (quiet) Infof(string, ...any)              {}
+func (quiet) Errorf(format string, args ...any) { log.Printf(format, args...) }
+func (quiet) Fatalf(format string, args ...any) { log.Fatalf(format, args...) }
+
+// eventBuilder makes realistic events: a HospitalDepartmentAdded payload in a full
+// envelope chained to the previous event's hash, padded to about size bytes.
+type eventBuilder struct {
+	hospital string
+	stream   string
+	version  uint64 // revision of the next event
+	prevHash string
+	pad      string
+}
+
+func newBuilder(stream string, size int) *eventBuilder {
+	b := &eventBuilder{hospital: ulid.Make().String(), stream: stream}
+	probe := b.next(0)
+	if n := size - len(probe.Data) - len(probe.Metadata); n > 0 {
+		b.pad = strings.Repeat("科", n/3)
+	}
+	b.version, b.prevHash = 0, ""
+	return b
+}
+
+func (b *eventBuilder) next(i int) eventstore.EventData {
+	ev := domain.HospitalDepartmentAdded{HospitalID: b.hospital,
+		Department: domain.Department{ID: fmt.Sprintf("dept-%d", i), Name: "心血管内科" + b.pad}}
+	typ, schema, payload, err := domain.EncodeEvent(ev)
+	if err != nil {
+		log.Fatal(err)
+	}
+	id := ulid.Make()
+	env := domain.Envelope{EventID: id, Type: typ, SchemaVersion: schema, Stream: b.stream, StreamVersion: b.version,
+		OccurredAt: time.Now().UTC(), Actor: domain.Actor{HospitalID: b.hospital, DepartmentID: "cardio", UserID: "u-bench", Role: "admin"},
+		CorrelationID: ulid.Make().String(), PrevHash: b.prevHash}
+	md, err := json.Marshal(env)
+	if err != nil {
+		log.Fatal(err)
+	}
+	b.version++
+	b.prevHash = eventstore.ChainHash(md, payload)
+	return eventstore.EventData{ID: id, Type: typ, Data: payload, Metadata: md}
+}
+
+// prebuild encodes n events of b's stream ahead of a timed phase, so the phase measures
+// the store as the raw Pebble baseline does (its values are made before timing too);
+// the command-path phase includes encoding.
+func prebuild(b *eventBuilder, n int) []eventstore.EventData {
+	out := make([]eventstore.EventData, n)
+	for i := range out {
+		out[i] = b.next(i)
+	}
+	return out
+}
+
+// prebuildAll fills pools[g] with n events of builders[g], in parallel.
+func prebuildAll(builders []*eventBuilder, n int) [][]eventstore.EventData {
+	pools := make([][]eventstore.EventData, len(builders))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for g, b := range builders {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			pools[g] = prebuild(b, n)
+			<-sem
+		}()
+	}
+	wg.Wait()
+	return pools
+}
+
+// appendDistinct has w writers each append one event at a time to its own stream. A
+// writer that runs out of prebuilt events encodes more as it goes.
+func appendDistinct(ctx context.Context, st eventstore.Store, w, size int, d time.Duration) result {
+	builders := make([]*eventBuilder, w)
+	for g := range builders {
+		builders[g] = newBuilder(fmt.Sprintf("bench-distinct-%s-%d", ulid.Make(), g), size)
+	}
+	pools := prebuildAll(builders, int(d.Seconds()*100_000)/w+1)
+	return runWriters(w, d, func(g, i int) int {
+		var ev eventstore.EventData
+		if i < len(pools[g]) {
+			ev = pools[g][i]
+		} else {
+			ev = builders[g].next(i)
+		}
+		exp := eventstore.NoStream()
+		if i > 0 {
+			exp = eventstore.Exact(uint64(i - 1))
+		}
+		if _, err := st.Append(ctx, builders[g].stream, exp, []eventstore.EventData{ev}); err != nil {
+			log.Fatal(err)
+		}
+		return 1
+	})
+}
+
+// countingStore counts appends and their version conflicts.
+type countingStore struct {
+	eventstore.Store
+	appends, conflicts atomic.Int64
+}
+
+func (c *countingStore) Append(ctx context.Context, stream string, exp eventstore.ExpectedVersion, evs []eventstore.EventData) (eventstore.AppendResult, error) {
+	c.appends.Add(1)
+	res, err := c.Store.Append(ctx, stream, exp, evs)
+	var wrong *eventstore.WrongExpectedVersionError
+	if errors.As(err, &wrong) {
+		c.conflicts.Add(1)
+	}
+	return res, err
+}
+
+// contended has w writers run hospital commands through eventstore.Handle on k streams
+// at a time. A stream moves on to a fresh one after streamLen events, so loads stay the
+// size of a real aggregate's stream while the writers keep colliding.
+func contended(ctx context.Context, st eventstore.Store, w, k, streamLen int, d time.Duration) (cmds int, gaveUp, conflicts, appends int64, lat []time.Duration) {
+	cs := &countingStore{Store: st}
+	var gaveUpN atomic.Int64
+	c := eventstore.NewCommands(cs)
+	run := ulid.Make().String()
+	slotCount := make([]atomic.Int64, k)
+	hospitals := sync.Map{} // stream -> hospital id
+	r := runWriters(w, d, func(g, i int) int {
+		slot := g % k
+		gen := slotCount[slot].Load() / int64(streamLen)
+		stream := fmt.Sprintf("bench-contended-%s-%d-%d", run, slot, gen)
+		hid, _ := hospitals.LoadOrStore(stream, ulid.Make().String())
+		meta := domain.Meta{Actor: domain.Actor{HospitalID: hid.(string), Role: "admin"}, At: time.Now(),
+			IdempotencyKey: fmt.Sprintf("k-%d-%d", g, i)}
+		_, err := eventstore.Handle(ctx, c, stream, meta, nil, func(h domain.Hospital) ([]domain.Event, error) {
+			if !h.Exists() {
+				return domain.DecideHospital(h, domain.RegisterHospital{HospitalID: hid.(string), Name: "市第一人民医院",
+					RegionCode: "310115", Level: domain.LevelTertiary})
+			}
+			return domain.DecideHospital(h, domain.AddDepartment{HospitalID: h.ID,
+				Department: domain.Department{ID: fmt.Sprintf("d-%d-%d", g, i), Name: "血液科"}})
+		})
+		var wrong *eventstore.WrongExpectedVersionError
+		switch {
+		case errors.As(err, &wrong):
+			// Handle gave up after its bounded retries: counted, not fatal.
+			gaveUpN.Add(1)
+			return 0
+		case err != nil:
+			log.Fatalf("contended command: %v", err)
+		}
+		slotCount[slot].Add(1)
+		return 1
+	})
+	return r.n, gaveUpN.Load(), cs.conflicts.Load(), cs.appends.Load(), r.lat
+}
+
+// appendBatches has one writer append n events per append, from events prebuilt on
+// several streams in parallel (one stream per prebuilt run of appends).
+func appendBatches(ctx context.Context, st eventstore.Store, n, size int, d time.Duration) result {
+	const streams = 16
+	builders := make([]*eventBuilder, streams)
+	for k := range builders {
+		builders[k] = newBuilder(fmt.Sprintf("bench-batch-%s-%d", ulid.Make(), k), size)
+	}
+	perStream := (int(d.Seconds()*150_000)/streams/n + 1) * n
+	pools := prebuildAll(builders, perStream)
+	return runWriters(1, d, func(_, i int) int {
+		// Appends go round-robin over the streams: append i is stream i%streams's
+		// (i/streams)-th run of n events.
+		k, j := i%streams, i/streams
+		var evs []eventstore.EventData
+		if (j+1)*n <= len(pools[k]) {
+			evs = pools[k][j*n : (j+1)*n]
+		} else {
+			evs = make([]eventstore.EventData, n)
+			for e := range evs {
+				evs[e] = builders[k].next(0)
+			}
+		}
+		exp := eventstore.NoStream()
+		if j > 0 {
+			exp = eventstore.Exact(uint64(j*n - 1))
+		}
+		if _, err := st.Append(ctx, builders[k].stream, exp, evs); err != nil {
+			log.Fatal(err)
+		}
+		return n
+	})
+}
+
+// readDecode reads the global log from the start, decoding every event with
+// eventstore.Decode when decode is set, until the end or d passes. Decoding runs on GOMAXPROCS workers
+// while the next page is read.
+func readDecode(ctx context.Context, st eventstore.Store, d time.Duration, decode bool) (int, time.Duration, error) {
+	const page = 2048
+	workers := runtime.GOMAXPROCS(0)
+	pages := make(chan []eventstore.RecordedEvent, workers*2)
+	var decoded atomic.Int64
+	var firstErr atomic.Pointer[error]
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for recs := range pages {
+				for _, r := range recs {
+					if !decode {
+						break
+					}
+					if _, _, err := eventstore.Decode(r); err != nil {
+						firstErr.CompareAndSwap(nil, &err)
+					}
+				}
+				decoded.Add(int64(len(recs)))
+			}
+		}()
+	}
+	start := time.Now()
+	after := eventstore.Position(0)
+	for time.Since(start) < d {
+		recs, err := st.ReadAll(ctx, after, page)
+		if err != nil {
+			return 0, 0, err
+		}
+		if len(recs) == 0 {
+			break
+		}
+		pages <- recs
+		after = recs[len(recs)-1].Position
+	}
+	close(pages)
+	wg.Wait()
+	if p := firstErr.Load(); p != nil {
+		return 0, 0, *p
+	}
+	return int(decoded.Load()), time.Since(start), nil
+}
+
+// liveLatency subscribes at the head and has w writers append for d; it returns, for
+// every event, the time from its append's acknowledgement to its delivery.
+func liveLatency(ctx context.Context, st eventstore.Store, w, size int, d time.Duration) []time.Duration {
+	head, err := st.Head(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	var mu sync.Mutex
+	acked := map[eventstore.Position]time.Time{}
+	delivered := map[eventstore.Position]time.Time{}
+	sctx, cancel := context.WithCancel(ctx)
+	caughtUp := make(chan struct{})
+	subDone := make(chan error, 1)
+	go func() {
+		subDone <- st.Subscribe(sctx, head, func(m eventstore.SubscriptionMessage) error {
+			now := time.Now()
+			if m.CaughtUp {
+				close(caughtUp)
+				return nil
+			}
+			mu.Lock()
+			delivered[m.Event.Position] = now
+			mu.Unlock()
+			return nil
+		})
+	}()
+	<-caughtUp
+	builders := make([]*eventBuilder, w)
+	for g := range builders {
+		builders[g] = newBuilder(fmt.Sprintf("bench-live-%s-%d", ulid.Make(), g), size)
+	}
+	last := runWriters(w, d, func(g, i int) int {
+		b := builders[g]
+		res, err := st.Append(ctx, b.stream, eventstore.Any(), []eventstore.EventData{b.next(i)})
+		now := time.Now()
+		if err != nil {
+			log.Fatal(err)
+		}
+		mu.Lock()
+		acked[res.Position] = now
+		mu.Unlock()
+		// Pace each writer so the subscriber sees a steady stream, not a flood.
+		time.Sleep(time.Millisecond)
+		return 1
+	})
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		mu.Lock()
+		n := len(delivered)
+		mu.Unlock()
+		if n >= last.n {
+			break
+		}
+	}
+	cancel()
+	<-subDone
+	mu.Lock()
+	defer mu.Unlock()
+	lat := make([]time.Duration, 0, len(acked))
+	for pos, a := range acked {
+		dl, ok := delivered[pos]
+		if !ok {
+			log.Fatalf("event at %d acknowledged but never delivered", pos)
+		}
+		lat = append(lat, max(dl.Sub(a), 0))
+	}
+	return lat
+}
+
+// boltBatch has w writers each Put one record through bbolt's db.Batch, which groups
+// concurrent calls into one fsynced transaction.
+func boltBatch(path string, w, size int, d time.Duration) result {
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer db.Close()
+	bucket := []byte("log")
+	if err := db.Update(func(tx *bolt.Tx) error { _, err := tx.CreateBucketIfNotExists(bucket); return err }); err != nil {
+		log.Fatal(err)
+	}
+	var seq atomic.Uint64
+	value := make([]byte, size)
+	return runWriters(w, d, func(int, int) int {
+		key := binary.BigEndian.AppendUint64(nil, seq.Add(1))
+		if err := db.Batch(func(tx *bolt.Tx) error { return tx.Bucket(bucket).Put(key, value) }); err != nil {
+			log.Fatal(err)
+		}
+		return 1
+	})
+}
