@@ -1,13 +1,19 @@
 package embedded_test
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/medalliance/allianced/adapters/eventstore"
 	"github.com/medalliance/allianced/adapters/eventstore/embedded"
 	"github.com/medalliance/allianced/adapters/eventstore/storetest"
+	"github.com/medalliance/allianced/domain"
+	"github.com/oklog/ulid/v2"
 )
 
 // mustOpen opens a store in a fresh directory and closes it when the test ends.
@@ -50,5 +56,135 @@ func TestSecondOpenFailsClearly(t *testing.T) {
 	}
 	if want := "data directory " + dir + " is in use by another allianced process"; !strings.Contains(err.Error(), want) {
 		t.Fatalf("second open: got %q, want it to say %q", err, want)
+	}
+}
+
+// TestReopenRebuildsIndex closes a store, reopens it as is and with its index removed,
+// and checks streams, the log and expected versions carry on.
+func TestReopenRebuildsIndex(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := embedded.Open(dir, embedded.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	streams := []string{"hospital-a", "hospital-ab", "plan-1"}
+	for i := range 30 {
+		stream := streams[i%len(streams)]
+		ev := eventstore.EventData{ID: ulid.Make(), Type: "Probe", Data: []byte(fmt.Sprintf(`{"i":%d}`, i)), Metadata: []byte(`{}`)}
+		if _, err := s.Append(ctx, stream, eventstore.Any(), []eventstore.EventData{ev}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		setup func()
+	}{
+		{"as closed", func() {}},
+		{"index removed", func() {
+			if err := os.RemoveAll(filepath.Join(dir, "index")); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.setup()
+			s, err := embedded.Open(dir, embedded.Options{})
+			if err != nil {
+				t.Fatalf("reopen: %v", err)
+			}
+			defer s.Close()
+			if head, _ := s.Head(ctx); head != 30 {
+				t.Fatalf("head %d after reopening, want 30", head)
+			}
+			for i, stream := range streams {
+				recs, err := s.ReadStream(ctx, stream, eventstore.Forwards, 0, 100)
+				if err != nil || len(recs) != 10 {
+					t.Fatalf("%s: %d events, %v; want 10", stream, len(recs), err)
+				}
+				for j, r := range recs {
+					if want := fmt.Sprintf(`{"i":%d}`, j*len(streams)+i); string(r.Data) != want || r.Version != uint64(j) {
+						t.Fatalf("%s@%d: %s, want %s at revision %d", stream, r.Version, r.Data, want, j)
+					}
+				}
+			}
+			// The recovered head of each stream is what expected versions check against.
+			ev := eventstore.EventData{ID: ulid.Make(), Type: "Probe", Data: []byte(`{}`), Metadata: []byte(`{}`)}
+			var wrong *eventstore.WrongExpectedVersionError
+			if _, err := s.Append(ctx, "plan-1", eventstore.Exact(8), []eventstore.EventData{ev}); !errors.As(err, &wrong) || wrong.Actual != 9 {
+				t.Fatalf("append expecting a stale revision after reopening: got %v, want a conflict at 9", err)
+			}
+		})
+	}
+}
+
+// TestAppendRejectsBadInput checks appends that do not fit the layout fail as invalid input.
+func TestAppendRejectsBadInput(t *testing.T) {
+	s := mustOpen(t, "")
+	ctx := context.Background()
+	ok := eventstore.EventData{ID: ulid.Make(), Type: "Probe", Data: []byte(`{}`)}
+	cases := []struct {
+		name   string
+		stream string
+		events []eventstore.EventData
+	}{
+		{"empty stream name", "", []eventstore.EventData{ok}},
+		{"stream name too long", strings.Repeat("s", 1025), []eventstore.EventData{ok}},
+		{"no events", "s", nil},
+		{"no type", "s", []eventstore.EventData{{ID: ulid.Make()}}},
+		{"type too long", "s", []eventstore.EventData{{ID: ulid.Make(), Type: strings.Repeat("t", 1025)}}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := s.Append(ctx, tc.stream, eventstore.Any(), tc.events)
+			if code := domain.ErrorCode(err); code != domain.CodeInvalidInput {
+				t.Fatalf("got %v (code %q), want invalid_input", err, code)
+			}
+		})
+	}
+	if head, _ := s.Head(ctx); head != 0 {
+		t.Fatalf("rejected appends moved the head to %d", head)
+	}
+	if _, err := s.ReadAll(ctx, 0, 0); domain.ErrorCode(err) != domain.CodeInvalidInput {
+		t.Fatalf("read all with limit 0: got %v, want invalid_input", err)
+	}
+}
+
+// TestClosedStore checks calls after Close fail with ErrClosed and subscriptions end.
+func TestClosedStore(t *testing.T) {
+	ctx := context.Background()
+	s, err := embedded.Open(t.TempDir(), embedded.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	caughtUp := make(chan struct{})
+	go func() {
+		done <- s.Subscribe(ctx, 0, func(m eventstore.SubscriptionMessage) error {
+			if m.CaughtUp {
+				close(caughtUp)
+			}
+			return nil
+		})
+	}()
+	<-caughtUp
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; !errors.Is(err, embedded.ErrClosed) {
+		t.Fatalf("subscription on close: got %v, want ErrClosed", err)
+	}
+	ev := eventstore.EventData{ID: ulid.Make(), Type: "Probe", Data: []byte(`{}`)}
+	if _, err := s.Append(ctx, "s", eventstore.Any(), []eventstore.EventData{ev}); !errors.Is(err, embedded.ErrClosed) {
+		t.Fatalf("append after close: got %v, want ErrClosed", err)
+	}
+	if _, err := s.ReadStream(ctx, "s", eventstore.Forwards, 0, 1); !errors.Is(err, embedded.ErrClosed) {
+		t.Fatalf("read after close: got %v, want ErrClosed", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("second close: %v", err)
 	}
 }
