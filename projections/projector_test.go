@@ -434,3 +434,27 @@ func TestRebuildWithProgressBar(t *testing.T) {
 		t.Errorf("plan after the rebuild: %v", err)
 	}
 }
+
+// TestRebuildDeletesOrphans checks that a rebuild deletes a generation an earlier,
+// crashed rebuild left behind, and keeps one whose lease is held.
+func TestRebuildDeletesOrphans(t *testing.T) {
+	rdb := MustRedis(t)
+	prefix := MustPrefix(t, rdb)
+	store := MustStore(t)
+	s := newScenario()
+	s.run(t, store)
+	ctx := context.Background()
+	rdb.Set(ctx, prefix+":gcrashed:checkpoint", "3", 0)
+	rdb.HSet(ctx, prefix+":gcrashed:hospitals", "x", "{}")
+	rdb.Set(ctx, prefix+":gbusy:checkpoint", "3", 0)
+	rdb.Set(ctx, prefix+":lease:gbusy", "another-rebuild", time.Minute)
+	if err := projections.Rebuild(ctx, store, rdb, prefix, nil); err != nil {
+		t.Fatal(err)
+	}
+	if n := rdb.Exists(ctx, prefix+":gcrashed:checkpoint", prefix+":gcrashed:hospitals").Val(); n != 0 {
+		t.Errorf("%d keys of the crashed generation remain", n)
+	}
+	if rdb.Exists(ctx, prefix+":gbusy:checkpoint").Val() != 1 {
+		t.Error("the generation of a rebuild in progress was deleted")
+	}
+}

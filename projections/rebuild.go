@@ -2,9 +2,12 @@ package projections
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/medalliance/allianced/adapters/eventstore"
@@ -29,6 +32,8 @@ const rebuildBatch = 5000
 //  3. apply what was appended meanwhile, as the live writer (fenced on current), then
 //     release the lease so the live projector takes over the new generation;
 //  4. delete the old generation with SCAN and UNLINK in batches.
+//
+// Generations left behind by a rebuild that crashed are deleted first.
 //
 // progress, when not nil, is called after every page with the events applied so far
 // and the expected total (the head position extrapolated by the positions seen; exact
@@ -60,6 +65,9 @@ func Rebuild(ctx context.Context, store eventstore.Store, rdb redis.UniversalCli
 			}
 		}
 	}()
+	if err := deleteOrphans(ctx, rdb, prefix); err != nil {
+		return fmt.Errorf("delete generations left by an earlier rebuild: %w", err)
+	}
 	head, err := store.Head(ctx)
 	if err != nil {
 		return fmt.Errorf("read the head of the log: %w", err)
@@ -107,24 +115,62 @@ func Rebuild(ctx context.Context, store eventstore.Store, rdb redis.UniversalCli
 	return nil
 }
 
-// deleteGeneration unlinks every key of one generation, a SCAN page at a time.
+// deleteGeneration unlinks every key of one generation, a SCAN page at a time, and the
+// checkpoint last, so a deletion cut short is still found (by its checkpoint) and
+// finished by deleteOrphans.
 func deleteGeneration(ctx context.Context, rdb redis.UniversalClient, prefix, gen string) error {
+	cp := keyspace{prefix: prefix, gen: gen}.checkpoint()
 	var cursor uint64
 	for {
 		keys, next, err := rdb.Scan(ctx, cursor, genPattern(prefix, gen), 1000).Result()
 		if err != nil {
 			return unavailable(err)
 		}
+		keys = slices.DeleteFunc(keys, func(k string) bool { return k == cp })
 		if len(keys) > 0 {
 			if err := rdb.Unlink(ctx, keys...).Err(); err != nil {
 				return unavailable(err)
 			}
 		}
 		if next == 0 {
-			return nil
+			break
 		}
 		cursor = next
 	}
+	return unavailable(rdb.Unlink(ctx, cp).Err())
+}
+
+// deleteOrphans deletes the generations left behind by a rebuild that crashed: every
+// generation with a checkpoint that is not the current one and whose lease nobody holds
+// (a rebuild in progress holds its generation's lease).
+func deleteOrphans(ctx context.Context, rdb redis.UniversalClient, prefix string) error {
+	cur, err := rdb.Get(ctx, currentKey(prefix)).Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return unavailable(err)
+	}
+	var gens []string
+	iter := rdb.Scan(ctx, 0, globEscape(prefix)+":*:checkpoint", 1000).Iterator()
+	for iter.Next(ctx) {
+		gen := strings.TrimSuffix(strings.TrimPrefix(iter.Val(), prefix+":"), ":checkpoint")
+		if gen != cur && !strings.Contains(gen, ":") {
+			gens = append(gens, gen)
+		}
+	}
+	if err := iter.Err(); err != nil {
+		return unavailable(err)
+	}
+	for _, gen := range gens {
+		n, err := rdb.Exists(ctx, leaseKey(prefix, gen)).Result()
+		if err != nil {
+			return unavailable(err)
+		}
+		if n == 0 {
+			if err := deleteGeneration(ctx, rdb, prefix, gen); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // RebuildWithProgressBar runs Rebuild and draws its progress on w (a terminal): events
