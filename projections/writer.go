@@ -73,6 +73,7 @@ func (w *writer) start(ctx context.Context) error {
 		return err
 	}
 	w.committed = cp
+	w.warm = nil
 	return nil
 }
 
