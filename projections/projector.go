@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -379,95 +378,4 @@ func ensureGeneration(ctx context.Context, rdb redis.UniversalClient, prefix str
 // newGenerationName returns a fresh, time-ordered generation name.
 func newGenerationName() string {
 	return "g" + strconv.FormatInt(time.Now().UnixMilli(), 36) + randomHex(3)
-}
-
-var (
-	renewScript   = redis.NewScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`)
-	releaseScript = redis.NewScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`)
-)
-
-// acquireLease takes the lease at key for token (SET NX PX); it reports whether token
-// holds it now (also when it already held it).
-func acquireLease(ctx context.Context, rdb redis.UniversalClient, key, token string, ttl time.Duration) (bool, error) {
-	ok, err := rdb.SetNX(ctx, key, token, ttl).Result()
-	if err != nil {
-		return false, unavailable(err)
-	}
-	if ok {
-		return true, nil
-	}
-	return renewLease(ctx, rdb, key, token, ttl)
-}
-
-// renewLease extends the lease if token still holds it.
-func renewLease(ctx context.Context, rdb redis.UniversalClient, key, token string, ttl time.Duration) (bool, error) {
-	n, err := renewScript.Run(ctx, rdb, []string{key}, token, ttl.Milliseconds()).Int()
-	if err != nil {
-		return false, unavailable(err)
-	}
-	return n == 1, nil
-}
-
-// releaseLease gives the lease up if token holds it, so a standby takes over at once.
-func releaseLease(ctx context.Context, rdb redis.UniversalClient, key, token string) {
-	_ = releaseScript.Run(ctx, rdb, []string{key}, token).Err()
-}
-
-// Lag is how far the views are behind the log.
-type Lag struct {
-	// Events is the number of stored events not yet applied: exact up to 1,000; beyond
-	// that, the difference of positions (the same on a store with dense positions).
-	Events uint64 `json:"events"`
-	// Seconds is how long ago the oldest unapplied event occurred (0 when caught up).
-	Seconds    float64             `json:"seconds"`
-	Checkpoint eventstore.Position `json:"checkpoint"`
-	Head       eventstore.Position `json:"head"`
-}
-
-const lagScan = 1000
-
-// Lag compares the current generation's checkpoint, as stored in Redis (so a standby
-// reports the active projector's lag), with the head of the log.
-func (p *Projector) Lag(ctx context.Context) (Lag, error) {
-	return measureLag(ctx, p.store, p.rdb, p.opt.Prefix, p.now())
-}
-
-func measureLag(ctx context.Context, store eventstore.Store, rdb redis.UniversalClient, prefix string, now time.Time) (Lag, error) {
-	var l Lag
-	gen, err := rdb.Get(ctx, currentKey(prefix)).Result()
-	if err != nil && !errors.Is(err, redis.Nil) {
-		return l, unavailable(err)
-	}
-	if gen != "" {
-		if l.Checkpoint, err = readCheckpoint(ctx, rdb, keyspace{prefix: prefix, gen: gen}.checkpoint()); err != nil {
-			return l, err
-		}
-	}
-	if l.Head, err = store.Head(ctx); err != nil {
-		return l, err
-	}
-	if l.Checkpoint >= l.Head {
-		return l, nil
-	}
-	recs, err := store.ReadAll(ctx, l.Checkpoint, lagScan)
-	if err != nil {
-		return l, err
-	}
-	for _, r := range recs {
-		if r.Position <= l.Head {
-			l.Events++
-		}
-	}
-	if len(recs) == lagScan {
-		l.Events = max(l.Events, uint64(l.Head-l.Checkpoint))
-	}
-	if len(recs) > 0 {
-		var env struct {
-			OccurredAt time.Time `json:"occurredAt"`
-		}
-		if json.Unmarshal(recs[0].Metadata, &env) == nil && !env.OccurredAt.IsZero() {
-			l.Seconds = max(0, now.Sub(env.OccurredAt).Seconds())
-		}
-	}
-	return l, nil
 }

@@ -184,3 +184,25 @@ func checkScenarioViews(t *testing.T, q *projections.Queries, s *scenario) {
 		}
 	}
 }
+
+// TestEveryEventProjected checks that the views project every event of the aggregates
+// they show, so an event type added to the domain is not silently ignored.
+func TestEveryEventProjected(t *testing.T) {
+	projected := map[string]bool{}
+	for _, typ := range projections.ProjectedEventTypes() {
+		projected[typ] = true
+	}
+	shown := []string{domain.HospitalAggregate, domain.AllianceAggregate, domain.ProtocolAggregate, domain.AdoptionAggregate,
+		domain.PlanAggregate, domain.DispatchAggregate, domain.ExpertAggregate, domain.ConsultAggregate}
+	catalogue := domain.EventCatalogue()
+	for _, agg := range shown {
+		if len(catalogue[agg]) == 0 {
+			t.Errorf("aggregate %s registers no events", agg)
+		}
+		for _, typ := range catalogue[agg] {
+			if !projected[typ] {
+				t.Errorf("event %s of aggregate %s is not projected", typ, agg)
+			}
+		}
+	}
+}
