@@ -21,7 +21,7 @@ const (
 // outcome) within one batch are recorded once, with Count and the last read's time.
 type AccessEntry struct {
 	Actor    Actor     `json:"actor"`
-	Resource string    `json:"resource"` // "plan", "consult", "dispatch", "plan-stream", ...
+	Resource string    `json:"resource"` // "plan", "plan-stream", "consult", "dispatch", "hospital-plans", "alliance-consults", ...
 	ID       string    `json:"id"`
 	Outcome  string    `json:"outcome"`
 	At       time.Time `json:"at"`

@@ -149,8 +149,10 @@ func (s *Server) getHospital(c echo.Context, _ *Claims) error {
 
 func (s *Server) hospitalPlans(c echo.Context, p *Claims) error {
 	if err := ownOrAuditor(p, c.Param("id")); err != nil {
+		s.recordAccess(p, "hospital-plans", c.Param("id"), domain.AccessDenied)
 		return err
 	}
+	s.recordAccess(p, "hospital-plans", c.Param("id"), domain.AccessAllowed)
 	v, _, err := byID(s, c, "hospitalId", s.deps.Queries.HospitalPlans)
 	if err != nil {
 		return err
@@ -160,8 +162,10 @@ func (s *Server) hospitalPlans(c echo.Context, p *Claims) error {
 
 func (s *Server) hospitalDispatches(c echo.Context, p *Claims) error {
 	if err := ownOrAuditor(p, c.Param("id")); err != nil {
+		s.recordAccess(p, "hospital-dispatches", c.Param("id"), domain.AccessDenied)
 		return err
 	}
+	s.recordAccess(p, "hospital-dispatches", c.Param("id"), domain.AccessAllowed)
 	v, _, err := byID(s, c, "hospitalId", s.deps.Queries.HospitalDispatches)
 	if err != nil {
 		return err
@@ -171,8 +175,10 @@ func (s *Server) hospitalDispatches(c echo.Context, p *Claims) error {
 
 func (s *Server) hospitalConsults(c echo.Context, p *Claims) error {
 	if err := ownOrAuditor(p, c.Param("id")); err != nil {
+		s.recordAccess(p, "hospital-consults", c.Param("id"), domain.AccessDenied)
 		return err
 	}
+	s.recordAccess(p, "hospital-consults", c.Param("id"), domain.AccessAllowed)
 	v, _, err := byID(s, c, "hospitalId", s.deps.Queries.HospitalConsults)
 	if err != nil {
 		return err
@@ -219,8 +225,10 @@ func (s *Server) allianceConsults(c echo.Context, p *Claims) error {
 		return err
 	}
 	if !readAll(p) && p.HospitalID != al.Lead.HospitalID {
+		s.recordAccess(p, "alliance-consults", id, domain.AccessDenied)
 		return domain.Errorf(domain.CodeForbidden, "only the alliance's lead hospital reads its consult queue")
 	}
+	s.recordAccess(p, "alliance-consults", id, domain.AccessAllowed)
 	status := c.QueryParam("status")
 	if len(status) > 40 {
 		return domain.Errorf(domain.CodeInvalidInput, "status is too long")

@@ -105,6 +105,10 @@ func TestPlanReadAuthorization(t *testing.T) {
 		return strings.Count(string(r.body), `"outcome":"allowed"`) >= 3 && strings.Contains(string(r.body), `"outcome":"denied"`) &&
 			strings.Contains(string(r.body), `"userId":"dr-m2"`)
 	})
+	waitUntil(t, "list reads in the access log", func() bool {
+		r := f.do("GET", "/v1/audit/access?date=2026-11-23&resource=hospital-plans&userId=dr-m2", w.auditor, "")
+		return strings.Contains(string(r.body), `"outcome":"denied"`)
+	})
 }
 
 func waitUntil(t *testing.T, what string, cond func() bool) {
