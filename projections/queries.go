@@ -134,7 +134,7 @@ func (q *Queries) listen(ctx context.Context) {
 				if subscribed {
 					// Resubscribed after a reconnect: messages may have been missed.
 					q.setGeneration("")
-					q.nudgeWatchers()
+					go q.resync()
 				}
 				subscribed = true
 			}
@@ -291,4 +291,16 @@ func (q *Queries) wait(ctx context.Context, gen string, minPos eventstore.Positi
 		t.Stop()
 		wake = nil
 	}
+}
+
+// resync learns the current generation and checkpoint again after a reconnect, then
+// tells every plan watcher to re-read (a change may have been missed meanwhile).
+func (q *Queries) resync() {
+	ctx, cancel := context.WithTimeout(context.Background(), q.timeout)
+	defer cancel()
+	err := q.read(ctx, 0, func(redis.Pipeliner, keyspace) func() error { return func() error { return nil } })
+	if err != nil {
+		q.log.Warn("projections: re-reading the checkpoint after a reconnect failed", "err", err)
+	}
+	q.nudgeWatchers()
 }

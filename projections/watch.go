@@ -84,7 +84,8 @@ func send(ch chan eventstore.Position, pos eventstore.Position) {
 	}
 }
 
-// nudgeWatchers tells every watcher to re-read: changes may have been missed.
+// nudgeWatchers tells every watcher to re-read, giving the checkpoint of the current
+// generation (at or after any change it may have missed).
 func (q *Queries) nudgeWatchers() {
 	q.mu.Lock()
 	defer q.mu.Unlock()
