@@ -230,6 +230,9 @@ func (p *Projector) lead(ctx context.Context, gen string, genChanged <-chan stru
 		if err := w.start(runCtx); err != nil {
 			return causeOr(runCtx, err)
 		}
+		if err := p.checkSameLog(runCtx, w); err != nil {
+			return causeOr(runCtx, err)
+		}
 		p.committed(gen, w.committed)
 		err := p.follow(runCtx, w)
 		p.mu.Lock()
@@ -378,4 +381,33 @@ func ensureGeneration(ctx context.Context, rdb redis.UniversalClient, prefix str
 // newGenerationName returns a fresh, time-ordered generation name.
 func newGenerationName() string {
 	return "g" + strconv.FormatInt(time.Now().UnixMilli(), 36) + randomHex(3)
+}
+
+// checkSameLog guards against views of another log: when the stored checkpoint is
+// beyond the head of the log (the event store was replaced, e.g. a new data directory
+// with the same Redis), the views cannot be brought up to date. The projector then
+// starts a fresh, empty generation, switches to it and deletes the old one, and
+// returns errGenerationChanged so the new generation is projected from the start.
+func (p *Projector) checkSameLog(ctx context.Context, w *writer) error {
+	if w.committed == 0 {
+		return nil
+	}
+	head, err := p.store.Head(ctx)
+	if err != nil {
+		return fmt.Errorf("read the head of the log: %w", err)
+	}
+	if head >= w.committed {
+		return nil
+	}
+	p.opt.Logger.Warn("projections: the views are ahead of the log (another event store?); projecting them again from the start",
+		"generation", w.ks.gen, "checkpoint", w.committed, "head", head)
+	fresh := newGenerationName()
+	if err := p.rdb.Set(ctx, currentKey(p.opt.Prefix), fresh, 0).Err(); err != nil {
+		return unavailable(err)
+	}
+	p.rdb.Publish(ctx, generationChannel(p.opt.Prefix), fresh)
+	if err := deleteGeneration(ctx, p.rdb, p.opt.Prefix, w.ks.gen); err != nil {
+		return err
+	}
+	return errGenerationChanged
 }

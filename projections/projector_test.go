@@ -458,3 +458,34 @@ func TestRebuildDeletesOrphans(t *testing.T) {
 		t.Error("the generation of a rebuild in progress was deleted")
 	}
 }
+
+// TestViewsOfAnotherLog points a projector at views built from a longer log: it starts
+// over, and the views end up those of its own log.
+func TestViewsOfAnotherLog(t *testing.T) {
+	rdb := MustRedis(t)
+	prefix := MustPrefix(t, rdb)
+	long := MustStore(t)
+	s := newScenario()
+	s.run(t, long)
+	appendLoad(t, long, s, 20, 4, 2)
+	if err := projections.Rebuild(context.Background(), long, rdb, prefix, nil); err != nil {
+		t.Fatal(err)
+	}
+	short := MustStore(t)
+	s2 := newScenario()
+	s2.run(t, short)
+	ctx := context.Background()
+	old := rdb.Get(ctx, prefix+":current").Val()
+	p, _ := runProjector(t, short, rdb, projections.Options{Prefix: prefix})
+	deadline := time.Now().Add(5 * time.Second)
+	for rdb.Get(ctx, prefix+":current").Val() == old && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	waitCaughtUp(t, p)
+	if n := len(rdb.Keys(ctx, prefix+":"+old+":*").Val()); n != 0 {
+		t.Errorf("%d keys of the other log's generation remain", n)
+	}
+	if got, want := canonicalDump(t, rdb, prefix), cleanRebuild(t, short); got != want {
+		t.Fatalf("views differ from the short log's:\n%s", firstDiff(got, want))
+	}
+}
