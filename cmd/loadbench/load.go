@@ -76,8 +76,9 @@ var errDone = errors.New("no work left")
 // drive runs op from workers goroutines for d and gathers the figures. op gets the
 // worker's index and the count of operations that worker did so far, so a worker can
 // walk its own share of the data without coordination. The run's elapsed time ends when
-// the last worker stops.
-func drive(ctx context.Context, workers int, d time.Duration, op func(ctx context.Context, worker, i int) error) stats {
+// the last worker stops. A non-nil gate paces the run: each operation first takes a
+// token from it (the wait is not part of the operation's latency).
+func drive(ctx context.Context, workers int, d time.Duration, gate <-chan struct{}, op func(ctx context.Context, worker, i int) error) stats {
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	type result struct {
@@ -97,6 +98,13 @@ func drive(ctx context.Context, workers int, d time.Duration, op func(ctx contex
 			defer func() { r.end = time.Now() }()
 			r.lat = make([]time.Duration, 0, 1<<14)
 			for i := 0; ctx.Err() == nil; i++ {
+				if gate != nil {
+					select {
+					case <-gate:
+					case <-ctx.Done():
+						return
+					}
+				}
 				t0 := time.Now()
 				err := op(ctx, w, i)
 				if ctx.Err() != nil || errors.Is(err, errDone) { // not counted

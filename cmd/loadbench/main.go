@@ -19,6 +19,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"os"
@@ -48,6 +49,7 @@ type options struct {
 	commandsFor     time.Duration
 	keep            bool
 	warmup          time.Duration
+	soakRate        int
 }
 
 func main() {
@@ -66,6 +68,7 @@ func main() {
 	flag.IntVar(&o.steps, "steps", 60, "steps of the benchmark protocol (each plan takes this many step commands)")
 	flag.DurationVar(&o.commandsFor, "commands-for", 10*time.Second, "length of the command benchmark")
 	flag.DurationVar(&o.warmup, "warmup", 0, "warm-up before the soak's RSS samples (default: a tenth of -soak, 5s to 30s)")
+	flag.IntVar(&o.soakRate, "soak-rate", 2000, "operations per second of the soak's mixed load (0: as fast as it goes)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the data directories (printed) instead of deleting them")
 	flag.StringVar(&serveBaseline, "serve-baseline", "", "internal: serve the echo + go-redis baseline on this address")
 	flag.StringVar(&redisAddr, "redis-addr", "127.0.0.1:6379", "internal: Redis address of the baseline server")
@@ -267,14 +270,14 @@ func benchReads(ctx context.Context, o options, tmp string, client *http.Client)
 		return f.readPlan(ctx, plans[(w*7919+i)%len(plans)])
 	}
 	// Warm both up (connections, caches) before measuring.
-	drive(ctx, o.clients, time.Second, readBaseline)
-	drive(ctx, o.clients, time.Second, readPlan)
+	drive(ctx, o.clients, time.Second, nil, readBaseline)
+	drive(ctx, o.clients, time.Second, nil, readPlan)
 	var ratios, rates []float64
 	var worstP99 time.Duration
 	var errs int64
 	for r := 1; r <= o.rounds; r++ {
-		b := drive(ctx, o.clients, o.round, readBaseline)
-		t := drive(ctx, o.clients, o.round, readPlan)
+		b := drive(ctx, o.clients, o.round, nil, readBaseline)
+		t := drive(ctx, o.clients, o.round, nil, readPlan)
 		if ctx.Err() != nil {
 			return false, ctx.Err()
 		}
@@ -346,7 +349,7 @@ func benchCommands(ctx context.Context, o options, tmp string, client *http.Clie
 		shares[i%o.clients] = append(shares[i%o.clients], p)
 	}
 	var exhausted atomic.Bool
-	s := drive(ctx, o.clients, o.commandsFor, func(ctx context.Context, w, i int) error {
+	s := drive(ctx, o.clients, o.commandsFor, nil, func(ctx context.Context, w, i int) error {
 		mine := shares[w]
 		if len(mine) == 0 {
 			return errDone
@@ -393,7 +396,11 @@ func soak(ctx context.Context, o options, tmp string, client *http.Client) error
 	if warm <= 0 {
 		warm = min(30*time.Second, max(5*time.Second, o.soak/10))
 	}
-	fmt.Printf("\n== (c) memory soak: %v after a %v warm-up, mixed load (24 readers, 8 writers), %s\n", o.soak, warm, mode)
+	rate := "as fast as it goes"
+	if o.soakRate > 0 {
+		rate = fmt.Sprintf("%d ops/s", o.soakRate)
+	}
+	fmt.Printf("\n== (c) memory soak: %v after a %v warm-up, mixed load (24 readers, 8 writers, %s), %s\n", o.soak, warm, rate, mode)
 	srv, err := startAllianced(o.bin, dir, extra...)
 	if err != nil {
 		return err
@@ -418,6 +425,7 @@ func soak(ctx context.Context, o options, tmp string, client *http.Client) error
 		step int
 	}
 	cursors := make([]cursor, writers)
+	tokens := limiter(ctx, o.soakRate)
 	mixed := func(ctx context.Context, w, i int) error {
 		if w < readers {
 			return f.readPlan(ctx, readable[rand.IntN(len(readable))])
@@ -437,12 +445,32 @@ func soak(ctx context.Context, o options, tmp string, client *http.Client) error
 	}
 	total := warm + o.soak
 	type sample struct {
-		at  time.Duration
-		rss int64
+		at   time.Duration
+		rss  int64
+		heap float64 // Go heap in use (bytes), from /metrics; -1 when not exported
+	}
+	heapOf := func() float64 {
+		var text strings.Builder
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.base+"/metrics", nil)
+		res, err := client.Do(req)
+		if err != nil {
+			return -1
+		}
+		defer res.Body.Close()
+		_, _ = io.Copy(&text, res.Body)
+		for _, line := range strings.Split(text.String(), "\n") {
+			if v, ok := strings.CutPrefix(line, "go_memstats_heap_inuse_bytes "); ok {
+				var f float64
+				if _, err := fmt.Sscan(v, &f); err == nil {
+					return f
+				}
+			}
+		}
+		return -1
 	}
 	var samples []sample
 	done := make(chan stats)
-	go func() { done <- drive(ctx, readers+writers, total, mixed) }()
+	go func() { done <- drive(ctx, readers+writers, total, tokens, mixed) }()
 	start := time.Now()
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
@@ -453,7 +481,7 @@ func soak(ctx context.Context, o options, tmp string, client *http.Client) error
 		case <-tick.C:
 			if since := time.Since(start); since >= warm {
 				if kb, err := rssKB(srv.pid()); err == nil {
-					samples = append(samples, sample{since, kb})
+					samples = append(samples, sample{since, kb, heapOf()})
 				}
 			}
 		}
@@ -473,7 +501,41 @@ func soak(ctx context.Context, o options, tmp string, client *http.Client) error
 	drift := 100 * float64(last-first) / float64(first)
 	fmt.Printf("RSS after warm-up %.1f MiB, at end %.1f MiB, max %.1f MiB, drift %+.1f%% over %.0fs (%d samples, one a second)\n",
 		mib(first), mib(last), mib(peak), drift, (samples[len(samples)-1].at - samples[0].at).Seconds(), len(samples))
+	fmt.Print("timeline (s: RSS MiB / Go heap in use MiB):")
+	for i := 0; i < 10; i++ {
+		sm := samples[i*(len(samples)-1)/9]
+		fmt.Printf("  %.0f: %.0f/%.0f", sm.at.Seconds(), mib(sm.rss), sm.heap/(1<<20))
+	}
+	fmt.Println()
 	return nil
+}
+
+// limiter returns a channel that yields perSecond tokens a second (in 10 ms batches),
+// or nil for no limit.
+func limiter(ctx context.Context, perSecond int) <-chan struct{} {
+	if perSecond <= 0 {
+		return nil
+	}
+	ch := make(chan struct{}, perSecond)
+	go func() {
+		t := time.NewTicker(10 * time.Millisecond)
+		defer t.Stop()
+		owed := 0.0
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			for owed += float64(perSecond) / 100; owed >= 1; owed-- {
+				select {
+				case ch <- struct{}{}:
+				default: // the clients are behind: drop the token rather than burst later
+				}
+			}
+		}
+	}()
+	return ch
 }
 
 func mib(kb int64) float64 { return float64(kb) / 1024 }
