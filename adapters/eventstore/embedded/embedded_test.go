@@ -2,6 +2,7 @@ package embedded_test
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cockroachdb/pebble/v2"
 	"github.com/medalliance/allianced/adapters/eventstore"
 	"github.com/medalliance/allianced/adapters/eventstore/embedded"
 	"github.com/medalliance/allianced/adapters/eventstore/storetest"
@@ -187,4 +189,73 @@ func TestClosedStore(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatalf("second close: %v", err)
 	}
+}
+
+// TestIndexAheadOfLog recreates a crash between an index flush and the log's fsync: the
+// index holds an entry (and watermark) for a position the log never made durable. Open
+// drops it, and the stream it named is as if never written.
+func TestIndexAheadOfLog(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := embedded.Open(dir, embedded.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		ev := eventstore.EventData{ID: ulid.Make(), Type: "Probe", Data: []byte(fmt.Sprintf(`{"i":%d}`, i))}
+		if _, err := s.Append(ctx, "kept", eventstore.Any(), []eventstore.EventData{ev}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// Write into the index what a lost append to "lost" (position 6) and to "kept"
+	// (revision 5, position 7) would have left, per the documented key layout.
+	idx, err := pebble.Open(filepath.Join(dir, "index"), &pebble.Options{DisableWAL: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	entry := func(stream string, rev, pos uint64) {
+		k := append([]byte{'s', byte(len(stream) >> 8), byte(len(stream))}, stream...)
+		k = binary.BigEndian.AppendUint64(k, rev)
+		if err := idx.Set(k, binary.BigEndian.AppendUint64(nil, pos), pebble.NoSync); err != nil {
+			t.Fatal(err)
+		}
+	}
+	entry("lost", 0, 6)
+	entry("kept", 5, 7)
+	if err := idx.Set([]byte("wwatermark"), binary.BigEndian.AppendUint64(nil, 7), pebble.NoSync); err != nil {
+		t.Fatal(err)
+	}
+	if err := idx.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := idx.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s = mustOpen(t, dir)
+	if _, err := s.ReadStream(ctx, "lost", eventstore.Forwards, 0, 10); domain.ErrorCode(err) != domain.CodeNotFound {
+		t.Fatalf("stream of a lost append: got %v, want not_found", err)
+	}
+	recs, err := s.ReadStream(ctx, "kept", eventstore.Backwards, eventstore.End, 10)
+	if err != nil || len(recs) != 5 || recs[0].Version != 4 {
+		t.Fatalf("kept: got %d events (last %v), %v; want 5 ending at revision 4", len(recs), fmtFirst(recs), err)
+	}
+	ev := eventstore.EventData{ID: ulid.Make(), Type: "Probe", Data: []byte(`{}`)}
+	res, err := s.Append(ctx, "kept", eventstore.Exact(4), []eventstore.EventData{ev})
+	if err != nil || res.Version != 5 || res.Position != 6 {
+		t.Fatalf("append after recovery: got %+v, %v; want revision 5 at position 6", res, err)
+	}
+	if _, err := s.Append(ctx, "lost", eventstore.NoStream(), []eventstore.EventData{ev}); err != nil {
+		t.Fatalf("append to the lost stream as new: %v", err)
+	}
+}
+
+func fmtFirst(recs []eventstore.RecordedEvent) any {
+	if len(recs) == 0 {
+		return "none"
+	}
+	return recs[0].Version
 }

@@ -256,7 +256,13 @@ func (s *Store) reindex() error {
 		closer.Close()
 	}
 	if mark > s.last {
-		return domain.Errorf(domain.CodeInternal, "embedded event store: the index reaches position %d but the log ends at %d", mark, s.last)
+		// The index flushed entries of appends whose log fsync never completed (the
+		// process died in between): drop them. Every entry up to s.last is there, since
+		// a flush holds a prefix of the index's writes.
+		if err := s.dropIndexAfter(s.last); err != nil {
+			return err
+		}
+		mark = s.last
 	}
 	for mark < s.last {
 		recs, err := s.readLog(context.Background(), mark, s.last, 4096, nil)
@@ -279,6 +285,33 @@ func (s *Store) reindex() error {
 		if err != nil {
 			return fmt.Errorf("embedded event store: reindex: %w", err)
 		}
+	}
+	return nil
+}
+
+// dropIndexAfter deletes the index entries of positions after last and sets the
+// watermark to last. It scans the whole index; it runs only after a crash in the window
+// between an index flush and the log's fsync.
+func (s *Store) dropIndexAfter(last uint64) error {
+	it, err := s.index.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixIndex}, UpperBound: []byte{prefixIndex + 1}})
+	if err != nil {
+		return err
+	}
+	b := s.index.NewBatch()
+	defer b.Close()
+	for valid := it.First(); valid; valid = it.Next() {
+		if len(it.Value()) == 8 && binary.BigEndian.Uint64(it.Value()) > last {
+			_ = b.Delete(it.Key(), nil)
+		}
+	}
+	if err := it.Close(); err != nil {
+		return err
+	}
+	var val [8]byte
+	binary.BigEndian.PutUint64(val[:], last)
+	_ = b.Set(watermarkKey, val[:], nil)
+	if err := b.Commit(pebble.NoSync); err != nil {
+		return fmt.Errorf("embedded event store: drop index entries after %d: %w", last, err)
 	}
 	return nil
 }
