@@ -9,18 +9,20 @@ import (
 	"time"
 )
 
-// TestEveryCommandRoute drives one realistic flow through every command route and then
-// checks, from the server's own request metrics, that each POST route answered 2xx at
-// least once: a route whose binding or wiring is broken cannot hide.
-func TestEveryCommandRoute(t *testing.T) {
-	f := newFixture(t)
+// TestEveryRoute drives one realistic flow through every command route, then reads
+// every query, and checks, from the server's own request metrics, that each route
+// answered 2xx at least once: a route whose binding or wiring is broken cannot hide.
+func TestEveryRoute(t *testing.T) {
+	f := newFixture(t, withViews(t))
 	w := f.world()
+	var last string // position of the last command, for read-your-writes
 	ok := func(tok, path, body string) map[string]any {
 		t.Helper()
 		r := f.do(http.MethodPost, path, tok, body)
 		if r.status != 200 && r.status != 201 {
 			t.Fatalf("POST %s: got %d %s", path, r.status, r.body)
 		}
+		last = posOf(t, r)
 		return r.json(t)
 	}
 	al := "/v1/alliances/" + w.alliance
@@ -83,15 +85,36 @@ func TestEveryCommandRoute(t *testing.T) {
 	ok(w.m1Tok, "/v1/consults/"+consult()+"/cancel", `{"reason":"patient transferred"}`)
 	ok(w.leadTok, al+"/members/"+w.m2+"/withdraw", `{"reason":"merged into another group"}`)
 
-	// Every POST route answered 2xx at least once.
+	// Every query, as the party allowed to read it, after the last write.
+	at := "?minPosition=" + last
+	reads := []struct{ tok, path string }{
+		{"", "/healthz"}, {"", "/readyz"}, {"", "/openapi.json"},
+		{w.m2Tok, "/v1/hospitals" + at}, {w.m2Tok, "/v1/hospitals/" + w.m1 + at},
+		{w.m1Tok, "/v1/hospitals/" + w.m1 + "/plans" + at}, {w.m1Tok, "/v1/hospitals/" + w.m1 + "/dispatches" + at},
+		{w.m1Tok, "/v1/hospitals/" + w.m1 + "/consults" + at},
+		{w.m1Tok, al + at}, {w.m1Tok, al + "/members" + at}, {w.m1Tok, al + "/protocols" + at},
+		{w.leadTok, al + "/adoption-matrix" + at}, {w.leadTok, al + "/consults?status=all&minPosition=" + last},
+		{w.leadTok, pl + at}, {w.m1Tok, d + at}, {w.m1Tok, c1 + at},
+		{w.leadTok, "/v1/experts/01J0000000000000000000EXP2/calendar" + at}, {w.leadTok, pr + "/versions/2/plans" + at},
+		{w.auditor, "/v1/audit/events?from=0&limit=10"}, {w.auditor, "/v1/audit/streams/plan-" + plan},
+		{w.auditor, "/v1/audit/plans/" + plan}, {w.auditor, "/v1/audit/verify"}, {w.auditor, "/v1/audit/access?date=2026-11-23"},
+	}
+	for _, rd := range reads {
+		if r := f.do(http.MethodGet, rd.path, rd.tok, ""); r.status != 200 {
+			t.Errorf("GET %s: got %d %s", rd.path, r.status, r.body)
+		}
+	}
+
+	// Every route answered 2xx at least once (the SSE stream has its own tests, and
+	// /metrics is this very read).
 	metrics := string(f.do("GET", "/metrics", "", "").body)
-	served := map[string]bool{}
-	for _, m := range regexp.MustCompile(`allianced_http_requests_total\{method="POST",route="([^"]+)",status="2\d\d"\}`).FindAllStringSubmatch(metrics, -1) {
-		served[m[1]] = true
+	served := map[string]bool{"GET /v1/plans/:id/stream": true, "GET /metrics": true}
+	for _, m := range regexp.MustCompile(`allianced_http_requests_total\{method="(GET|POST)",route="([^"]+)",status="2\d\d"\}`).FindAllStringSubmatch(metrics, -1) {
+		served[m[1]+" "+m[2]] = true
 	}
 	for _, rt := range f.srv.Echo().Routes() {
-		if rt.Method == http.MethodPost && !served[rt.Path] {
-			t.Errorf("POST %s never answered 2xx in the flow", rt.Path)
+		if (rt.Method == http.MethodPost || rt.Method == http.MethodGet) && !served[rt.Method+" "+rt.Path] {
+			t.Errorf("%s %s never answered 2xx in the flow", rt.Method, rt.Path)
 		}
 	}
 }
