@@ -30,15 +30,14 @@ type demoUser struct {
 
 // demoSummary is what the demo loaded: the ids to try the API with and suggested users.
 type demoSummary struct {
-	Hospitals  int               // hospitals in the directory after the demo
-	Members    map[string]int    // alliance name -> members admitted
-	Refs       []demoRef         // alliances, protocols, plans, dispatches, consults
-	Users      []demoUser        // suggested tokens
-	IDs        map[string]string // demo key -> id (hospitals and everything in Refs)
-	Commands   int               // commands issued (a second run replays them all)
-	Replayed   int               // of which were recognised as already done
-	Head       eventstore.Position
-	LoadedFrom time.Time
+	Hospitals int               // hospitals in the directory after the demo
+	Members   map[string]int    // alliance name -> members admitted
+	Refs      []demoRef         // alliances, protocols, plans, dispatches, consults
+	Users     []demoUser        // suggested tokens
+	IDs       map[string]string // demo key -> id (hospitals and everything in Refs)
+	Commands  int               // commands issued (a second run replays them all)
+	Replayed  int               // of which were recognised as already done
+	Head      eventstore.Position
 }
 
 // id returns the id of a demo key ("" when unknown).
@@ -92,7 +91,7 @@ func (d *demo) remember(key, what, name, id string) {
 // idempotency key: running it again on the same store appends nothing and returns the
 // same ids. now places the dispatch windows and plan start dates.
 func loadDemo(ctx context.Context, a *app.App, now time.Time) (demoSummary, error) {
-	sum := demoSummary{Members: map[string]int{}, IDs: map[string]string{}, LoadedFrom: now.UTC()}
+	sum := demoSummary{Members: map[string]int{}, IDs: map[string]string{}}
 	d := &demo{app: a, now: now.UTC(), sum: &sum}
 	steps := []func(context.Context) error{
 		d.hospitals,

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/medalliance/allianced/adapters/eventstore"
 	"github.com/medalliance/allianced/adapters/eventstore/embedded"
 	"github.com/medalliance/allianced/domain"
+	"github.com/medalliance/allianced/projections"
 )
 
 // demoClock is a clock that starts at a fixed instant and moves one second per reading,
@@ -88,6 +90,88 @@ func TestLoadDemoTwiceAppendsNothing(t *testing.T) {
 	}
 
 	checkDemoStreams(t, store, first)
+	checkDemoViews(t, store, second)
+}
+
+// checkDemoViews projects the demo's log into views (an in-process Redis, as the
+// embedded default does) and reads them as the API would.
+func checkDemoViews(t *testing.T, store eventstore.Store, s demoSummary) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	rdb, stop, err := projections.StartEmbedded()
+	if err != nil {
+		t.Fatalf("embedded redis: %v", err)
+	}
+	defer stop()
+	proj := projections.NewProjector(store, rdb, projections.Options{Prefix: "demo-test"})
+	q := projections.NewQueries(rdb, projections.QueryOptions{Prefix: "demo-test", Timeout: 30 * time.Second, Projector: proj})
+	defer q.Close()
+	runCtx, stopRun := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = proj.Run(runCtx)
+	}()
+	defer func() {
+		stopRun()
+		<-done
+	}()
+
+	members, err := q.AllianceMembers(ctx, s.id("lymphoma"), s.Head)
+	if err != nil {
+		t.Fatalf("lymphoma members view: %v", err)
+	}
+	if len(members) != lymphomaMemberCount {
+		t.Errorf("lymphoma members view: got %d, want %d", len(members), lymphomaMemberCount)
+	}
+	matrix, err := q.AdoptionMatrix(ctx, s.id("hengkou-county"), s.Head)
+	if err != nil {
+		t.Fatalf("county adoption matrix: %v", err)
+	}
+	substituted := false
+	for _, row := range matrix.Rows {
+		for _, c := range row.Cells {
+			for _, d := range c.Deviations {
+				substituted = substituted || (row.HospitalID == s.id("meizipu") && d.Kind == domain.DeviationDrugSubstitution)
+			}
+		}
+	}
+	if len(matrix.Rows) != 3 || !substituted {
+		t.Errorf("county adoption matrix: got %d rows, Meizipu substitution %v; want 3 rows and the substitution", len(matrix.Rows), substituted)
+	}
+	doc, err := q.Plan(ctx, s.id("plan:punan"), s.Head)
+	if err != nil {
+		t.Fatalf("Punan plan view: %v", err)
+	}
+	var plan projections.PlanView
+	if err := json.Unmarshal(doc.JSON, &plan); err != nil {
+		t.Fatalf("Punan plan view: %v", err)
+	}
+	if len(plan.Escalations) != 1 || !plan.Escalations[0].Urgent || plan.ResponsibleHospitalID != s.id("renji") {
+		t.Errorf("Punan plan view: escalations %+v, responsible %s; want one urgent escalation back to Renji", plan.Escalations, plan.ResponsibleHospitalID)
+	}
+	consult, err := q.Consult(ctx, s.id("consult:ecg"), s.Head)
+	if err != nil {
+		t.Fatalf("ECG consult view: %v", err)
+	}
+	if consult.WithinDeadline == nil || !*consult.WithinDeadline || consult.Status != domain.ConsultStatusClosed {
+		t.Errorf("ECG consult view: status %s, within deadline %v; want closed within the deadline", consult.Status, consult.WithinDeadline)
+	}
+	group, err := q.Dispatch(ctx, s.id("dispatch:hengkou-expert-group"), s.Head)
+	if err != nil {
+		t.Fatalf("expert group dispatch view: %v", err)
+	}
+	if group.Totals.PatientsSeen != 860 {
+		t.Errorf("expert group dispatch view: %d patients seen, want 860", group.Totals.PatientsSeen)
+	}
+	cal, err := q.ExpertCalendar(ctx, expertRenjiWorkstation, s.Head)
+	if err != nil {
+		t.Fatalf("名医工作站 calendar: %v", err)
+	}
+	if len(cal) != 1 || cal[0].DispatchID != s.id("dispatch:renji-workstation") {
+		t.Errorf("名医工作站 calendar: got %+v, want the Jiading workstation", cal)
+	}
 }
 
 // checkDemoStreams checks what the demo's stories left in the streams.
