@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/json"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -113,6 +114,10 @@ func TestDemoServes(t *testing.T) {
 	// The second run on the same data directory recognises every command.
 	srv.restart()
 	again := factsOf(t, readLog(t, srv, &auditor))
+	m := regexp.MustCompile(`(\d+) commands \((\d+) already done before\)`).FindStringSubmatch(srv.out.String())
+	if m == nil || m[1] != m[2] {
+		t.Errorf("second demo run: want every command recognised as already done; output:\n%s", srv.out.String())
+	}
 	if again.business != facts.business {
 		t.Errorf("second demo run: got %d events besides the access log, want %d (nothing appended)", again.business, facts.business)
 	}
