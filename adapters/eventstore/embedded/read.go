@@ -60,6 +60,7 @@ func (s *Store) ReadStream(ctx context.Context, stream string, dir eventstore.Di
 		}
 		defer logIt.Close()
 
+		var dec decoder
 		var valid bool
 		if dir == eventstore.Forwards {
 			valid = idx.SeekGE(indexKey(nil, stream, from))
@@ -79,7 +80,7 @@ func (s *Store) ReadStream(ctx context.Context, stream string, dir eventstore.Di
 			if !logIt.SeekGE(logKey(pos)) || binary.BigEndian.Uint64(logIt.Key()[1:]) != pos {
 				return corrupt(pos, "indexed from stream "+stream+" but missing from the log")
 			}
-			rec, err := decodeRecord(pos, logIt.Value())
+			rec, err := dec.decode(pos, logIt.Value())
 			if err != nil {
 				return err
 			}
@@ -122,15 +123,19 @@ func (s *Store) readLog(ctx context.Context, after, until uint64, limit int, out
 	if after >= until {
 		return out, ctx.Err()
 	}
+	if out == nil {
+		out = make([]eventstore.RecordedEvent, 0, min(uint64(limit), until-after))
+	}
 	err := s.use(ctx, func() error {
 		it, err := s.db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: logKey(after + 1), UpperBound: logKey(until + 1)})
 		if err != nil {
 			return err
 		}
 		defer it.Close()
+		var dec decoder
 		n := 0
 		for valid := it.First(); valid && n < limit; valid = it.Next() {
-			rec, err := decodeRecord(binary.BigEndian.Uint64(it.Key()[1:]), it.Value())
+			rec, err := dec.decode(binary.BigEndian.Uint64(it.Key()[1:]), it.Value())
 			if err != nil {
 				return err
 			}

@@ -97,9 +97,33 @@ func sealRecord(rec []byte, rev uint64) {
 	binary.BigEndian.PutUint32(rec[recOffCRC:], crc32.Checksum(rec[recOffID:], crcTable))
 }
 
-// decodeRecord turns a stored record into a RecordedEvent. It copies value, which the
-// caller may reuse; Data and Metadata share one allocation.
-func decodeRecord(pos uint64, value []byte) (eventstore.RecordedEvent, error) {
+// decoder turns stored records into RecordedEvents for one read. It copies what it
+// keeps (Pebble reuses the value buffers): payloads go into shared slabs, and stream and
+// type names repeat, so each distinct one is allocated once per read.
+type decoder struct {
+	slab    []byte
+	strings map[string]string
+}
+
+const slabSize = 64 << 10
+
+// intern returns b as a string, allocating only the first time it is seen.
+func (d *decoder) intern(b []byte) string {
+	if s, ok := d.strings[string(b)]; ok {
+		return s
+	}
+	if d.strings == nil {
+		d.strings = map[string]string{}
+	}
+	s := string(b)
+	if len(d.strings) < 4096 {
+		d.strings[s] = s
+	}
+	return s
+}
+
+// decode checks a record's checksum and layout and returns its event.
+func (d *decoder) decode(pos uint64, value []byte) (eventstore.RecordedEvent, error) {
 	if len(value) < recHeaderLen || value[0] != formatVersion {
 		return eventstore.RecordedEvent{}, corrupt(pos, "short record or unknown record format")
 	}
@@ -109,19 +133,23 @@ func decodeRecord(pos uint64, value []byte) (eventstore.RecordedEvent, error) {
 	s := int(binary.BigEndian.Uint16(value[recOffLens:]))
 	t := int(binary.BigEndian.Uint16(value[recOffLens+2:]))
 	m := int(binary.BigEndian.Uint32(value[recOffLens+4:]))
-	d := int(binary.BigEndian.Uint32(value[recOffLens+8:]))
-	if recHeaderLen+s+t+m+d != len(value) {
+	n := int(binary.BigEndian.Uint32(value[recOffLens+8:]))
+	if recHeaderLen+s+t+m+n != len(value) {
 		return eventstore.RecordedEvent{}, corrupt(pos, "field lengths do not add up")
 	}
 	body := value[recHeaderLen:]
 	rec := eventstore.RecordedEvent{
-		Stream:   string(body[:s]),
+		Stream:   d.intern(body[:s]),
 		Version:  binary.BigEndian.Uint64(value[recOffRev:]),
 		Position: eventstore.Position(pos),
-		Type:     string(body[s : s+t]),
+		Type:     d.intern(body[s : s+t]),
 	}
 	copy(rec.ID[:], value[recOffID:])
-	payload := make([]byte, m+d)
+	if m+n > len(d.slab) {
+		d.slab = make([]byte, max(slabSize, m+n))
+	}
+	payload := d.slab[: m+n : m+n]
+	d.slab = d.slab[m+n:]
 	copy(payload, body[s+t:])
 	rec.Metadata, rec.Data = payload[:m:m], payload[m:]
 	return rec, nil
