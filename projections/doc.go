@@ -13,7 +13,20 @@
 // at any point leaves the views exactly at some checkpoint, and a restart resumes from
 // it. Documents that need read-modify-write (a plan's view, an alliance's member row)
 // are loaded from Redis at the start of each transaction attempt into a per-batch
-// cache, changed in memory, and written back once in the EXEC.
+// cache, changed in memory, and written back once in the EXEC. A commit costs two round
+// trips: WATCH pipelined with the reads (checkpoint, current generation, documents),
+// then MULTI/EXEC. The documents of the last commit stay cached for the next batch
+// only while the stored checkpoint is still the one that commit wrote (every write to a
+// generation sets its checkpoint in the same EXEC, so nobody else wrote meanwhile);
+// otherwise, and after any failed attempt, they are read again.
+//
+// Plan changes and checkpoint advances are published inside the EXEC: Redis runs the
+// transaction as one step, so they go out only if it commits, and a subscriber's
+// re-read is served after the changes are visible (the same guarantee as publishing
+// after EXEC, one round trip cheaper). Events this build cannot decode (a newer
+// build's types) are logged, counted in Status().Skipped and passed over; a rebuild by
+// a newer build projects them. When the stored checkpoint is beyond the head of the log
+// (the event store was replaced), the projector starts a fresh generation.
 //
 // One projector writes a generation at a time: it holds the lease key
 // <prefix>:lease:<gen> (SET NX PX, renewed every third of its TTL by a compare-and-
