@@ -49,13 +49,17 @@ func (c *Claims) Actor(role string) domain.Actor {
 	return domain.Actor{HospitalID: c.HospitalID, DepartmentID: c.DepartmentID, UserID: c.Subject, Role: role}
 }
 
-// AuthConfig says how bearer tokens are verified. Exactly one of HS256Secret (single
-// node: the service signs its own tokens) and PublicKeyPEM (a hospital identity
-// provider signs with RS256 or ES256; the PEM holds its public key) must be set.
+// AuthConfig says how bearer tokens are verified. HS256Secret verifies HS256 tokens the
+// service mints itself (single node, the `allianced token` subcommand); PublicKeyPEM
+// verifies RS256 or ES256 tokens of a hospital identity provider (the PEM holds its
+// public key). At least one must be set; with both, each key verifies only tokens of its
+// own algorithm, so a token cannot switch algorithms to be checked with the wrong key.
 type AuthConfig struct {
 	HS256Secret  []byte
 	PublicKeyPEM []byte
-	// Issuer and Audience, when set, must match the token's iss and aud.
+	// Issuer and Audience, when set, must match the token's iss and aud. They apply to
+	// the identity provider's tokens when PublicKeyPEM is set (the service's own HS256
+	// tokens then need neither), and to the HS256 tokens otherwise.
 	Issuer   string
 	Audience string
 	// Leeway tolerates clock skew on exp and nbf (default 30s).
@@ -69,9 +73,12 @@ type AuthConfig struct {
 // token on every request pays for the signature check and claims decoding once: on the
 // hot plan read that check costs about as much as the rest of the handler.
 type Verifier struct {
-	key    any
+	keys   map[string]any // algorithm -> the key that verifies it
 	parser *jwt.Parser
-	now    func() time.Time
+	// checkIssuer reports whether tokens of an algorithm must carry iss and aud.
+	checkIssuer      func(alg string) bool
+	issuer, audience string
+	now              func() time.Time
 
 	mu    sync.RWMutex
 	cache map[string]cachedClaims
@@ -88,44 +95,40 @@ const (
 )
 
 // NewVerifier builds a token verifier from cfg. A PEM that holds no RSA or ECDSA public
-// key, or a missing key, is an error at start-up rather than at the first request.
+// key, a short secret or no key at all is an error at start-up rather than at the first
+// request.
 func NewVerifier(cfg AuthConfig) (*Verifier, error) {
 	if cfg.Leeway == 0 {
 		cfg.Leeway = 30 * time.Second
 	}
-	opts := []jwt.ParserOption{jwt.WithExpirationRequired(), jwt.WithLeeway(cfg.Leeway)}
-	if cfg.Now != nil {
-		opts = append(opts, jwt.WithTimeFunc(cfg.Now))
-	}
-	if cfg.Issuer != "" {
-		opts = append(opts, jwt.WithIssuer(cfg.Issuer))
-	}
-	if cfg.Audience != "" {
-		opts = append(opts, jwt.WithAudience(cfg.Audience))
-	}
-	v := &Verifier{now: cfg.Now, cache: map[string]cachedClaims{}}
+	v := &Verifier{keys: map[string]any{}, now: cfg.Now, cache: map[string]cachedClaims{}}
 	if v.now == nil {
 		v.now = time.Now
 	}
-	switch {
-	case len(cfg.PublicKeyPEM) > 0 && len(cfg.HS256Secret) > 0:
-		return nil, errors.New("auth: configure either an HS256 secret or a public key, not both")
-	case len(cfg.PublicKeyPEM) > 0:
+	if len(cfg.PublicKeyPEM) > 0 {
 		key, alg, err := parsePublicKey(cfg.PublicKeyPEM)
 		if err != nil {
 			return nil, err
 		}
-		v.key = key
-		opts = append(opts, jwt.WithValidMethods([]string{alg}))
+		v.keys[alg] = key
+	}
+	switch {
 	case len(cfg.HS256Secret) >= 32:
-		v.key = append([]byte(nil), cfg.HS256Secret...)
-		opts = append(opts, jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}))
+		v.keys[jwt.SigningMethodHS256.Alg()] = append([]byte(nil), cfg.HS256Secret...)
 	case len(cfg.HS256Secret) > 0:
 		return nil, errors.New("auth: the HS256 secret must be at least 32 bytes")
-	default:
+	}
+	if len(v.keys) == 0 {
 		return nil, errors.New("auth: no token key configured (HS256 secret or public key PEM)")
 	}
-	v.parser = jwt.NewParser(opts...)
+	algs := make([]string, 0, len(v.keys))
+	for alg := range v.keys {
+		algs = append(algs, alg)
+	}
+	v.parser = jwt.NewParser(jwt.WithExpirationRequired(), jwt.WithLeeway(cfg.Leeway), jwt.WithValidMethods(algs), jwt.WithTimeFunc(v.now))
+	v.issuer, v.audience = cfg.Issuer, cfg.Audience
+	hasIdP := len(cfg.PublicKeyPEM) > 0
+	v.checkIssuer = func(alg string) bool { return !hasIdP || alg != jwt.SigningMethodHS256.Alg() }
 	return v, nil
 }
 
@@ -197,7 +200,19 @@ func (v *Verifier) Verify(token string) (*Claims, error) {
 
 func (v *Verifier) verify(token string) (*Claims, error) {
 	var c Claims
-	_, err := v.parser.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return v.key, nil })
+	tok, err := v.parser.ParseWithClaims(token, &c, func(t *jwt.Token) (any, error) {
+		if key, ok := v.keys[t.Method.Alg()]; ok {
+			return key, nil
+		}
+		return nil, jwt.ErrTokenUnverifiable
+	})
+	if err == nil && v.checkIssuer(tok.Method.Alg()) {
+		if v.issuer != "" && c.Issuer != v.issuer {
+			err = jwt.ErrTokenInvalidIssuer
+		} else if v.audience != "" && !slices.Contains(c.Audience, v.audience) {
+			err = jwt.ErrTokenInvalidAudience
+		}
+	}
 	if err != nil {
 		msg := "the bearer token is invalid"
 		switch {

@@ -195,3 +195,43 @@ func TestVerifierCacheHonoursExpiry(t *testing.T) {
 		t.Fatal("an expired token was accepted from the cache")
 	}
 }
+
+// TestBothKeys: a node that mints its own HS256 tokens and also accepts an identity
+// provider's ES256 tokens checks each with its own key, and iss/aud only on the latter.
+func TestBothKeys(t *testing.T) {
+	ecKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	der, _ := x509.MarshalPKIXPublicKey(&ecKey.PublicKey)
+	pemKey := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
+	f := newFixture(t, func(c *httpapi.Config, _ *httpapi.Deps) {
+		c.Auth = httpapi.AuthConfig{HS256Secret: testSecret, PublicKeyPEM: pemKey, Issuer: "https://idp.example", Audience: "allianced"}
+	})
+	later := time.Now().Add(time.Hour)
+	idp := claims(later)
+	idp.Issuer, idp.Audience = "https://idp.example", jwt.ClaimStrings{"allianced"}
+	tests := []struct {
+		name, token string
+		want        int
+	}{
+		{"own HS256 token without iss", sign(t, jwt.SigningMethodHS256, testSecret, claims(later)), 200},
+		{"IdP ES256 token", sign(t, jwt.SigningMethodES256, ecKey, idp), 200},
+		{"IdP ES256 token without iss", sign(t, jwt.SigningMethodES256, ecKey, claims(later)), 401},
+		{"HS256 signed with the public key", sign(t, jwt.SigningMethodHS256, pemKey, idp), 401},
+		{"RS256 (no such key)", sign(t, jwt.SigningMethodRS256, mustRSA(t), idp), 401},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if r := f.do("GET", "/v1/audit/events", tc.token, ""); r.status != tc.want {
+				t.Fatalf("got %d %s, want %d", r.status, r.body, tc.want)
+			}
+		})
+	}
+}
+
+func mustRSA(t *testing.T) *rsa.PrivateKey {
+	t.Helper()
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
