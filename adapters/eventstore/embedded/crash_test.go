@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -66,7 +67,7 @@ func TestCrashRecovery(t *testing.T) {
 	for k := range kills {
 		got := runAndKill(t, dir, k)
 		acked = append(acked, got...)
-		total := verifyDir(t, dir, acked)
+		total := verifyDir(t, dir, acked, k == kills-1)
 		t.Logf("kill %d: %d appends acknowledged in this run, log holds %d events", k+1, len(got), total)
 	}
 	if len(acked) == 0 {
@@ -156,8 +157,9 @@ func parseAck(line string) (ack, bool) {
 }
 
 // verifyDir reopens dir and checks the log against the acknowledged appends; it returns
-// the number of events in the log.
-func verifyDir(t *testing.T, dir string, acked []ack) int {
+// the number of events in the log. With fullIndex it reads every stream through the
+// index and compares it with the log, not only each stream's last event.
+func verifyDir(t *testing.T, dir string, acked []ack, fullIndex bool) int {
 	t.Helper()
 	ctx := context.Background()
 	s, err := embedded.Open(dir, embedded.Options{})
@@ -225,6 +227,31 @@ func verifyDir(t *testing.T, dir string, acked []ack) int {
 		recs, err := s.ReadStream(ctx, stream, eventstore.Backwards, eventstore.End, 1)
 		if err != nil || len(recs) != 1 || recs[0].Version != n-1 {
 			t.Fatalf("stream %s: last event by the index is %v (%v), the log says revision %d", stream, recs, err, n-1)
+		}
+	}
+	if fullIndex {
+		byStream := map[string][]eventstore.Position{}
+		for _, r := range log {
+			byStream[r.Stream] = append(byStream[r.Stream], r.Position)
+		}
+		for stream, want := range byStream {
+			var got []eventstore.Position
+			for from := uint64(0); ; {
+				recs, err := s.ReadStream(ctx, stream, eventstore.Forwards, from, 4096)
+				if err != nil {
+					t.Fatalf("read %s: %v", stream, err)
+				}
+				for _, r := range recs {
+					got = append(got, r.Position)
+				}
+				if len(recs) < 4096 {
+					break
+				}
+				from = recs[len(recs)-1].Version + 1
+			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("stream %s through the index has %d events, the log %d (or at other positions)", stream, len(got), len(want))
+			}
 		}
 	}
 	return len(log)
