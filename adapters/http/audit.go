@@ -24,7 +24,7 @@ func (s *Server) auditRoutes() []route {
 		{method: http.MethodGet, path: "/v1/audit/streams/:stream", op: "auditStream", summary: "One stream's events from a revision: envelopes and payloads.",
 			roles: auditReaders, kind: respJSON, h: s.auditStream,
 			query: []param{{"from", "integer", "first revision (default 0)"}, {"limit", "integer", "at most this many events (default 100, max 1000)"}}},
-		{method: http.MethodGet, path: "/v1/audit/plans/:id", op: "auditPlanAsOf", summary: "Replay a plan as it stood at an instant: its events with occurredAt <= asOf, folded.",
+		{method: http.MethodGet, path: "/v1/audit/plans/:id", op: "auditPlanAsOf", resp: PlanAsOf{}, summary: "Replay a plan as it stood at an instant: its events with occurredAt <= asOf, folded.",
 			roles: auditReaders, kind: respJSON, h: s.auditPlanAsOf,
 			query: []param{{"asOf", "string", "RFC 3339 instant (default now)"}}},
 		{method: http.MethodGet, path: "/v1/audit/verify", op: "auditVerify", summary: "Walk the whole log and check every stream's hash chain and revisions; report breaks.",

@@ -161,7 +161,11 @@ func buildOpenAPI(rs []route) *OpenAPIDoc {
 			op.Responses["413"] = errResp("the body exceeds the limit")
 			op.Responses["422"] = errResp("not_member: the hospital is not an active member")
 		case respJSON:
-			op.Responses["200"] = OAResponse{Description: "the document", Content: map[string]OAMediaType{"application/json": {Schema: &Schema{Type: "object"}}}}
+			body := &Schema{Type: "object"}
+			if r.resp != nil {
+				body = schemaOf(reflect.TypeOf(r.resp))
+			}
+			op.Responses["200"] = OAResponse{Description: "the document", Content: map[string]OAMediaType{"application/json": {Schema: body}}}
 		case respStream:
 			op.Parameters = append(op.Parameters, OAParam{Name: "Last-Event-ID", In: "header", Description: "resume after this global position", Schema: &Schema{Type: "string"}})
 			op.Responses["200"] = OAResponse{Description: "Server-Sent Events: id is the global position, data the view's JSON", Content: map[string]OAMediaType{"text/event-stream": {Schema: &Schema{Type: "string"}}}}
@@ -208,8 +212,11 @@ var (
 )
 
 // schemaOf derives a JSON schema from a Go type's JSON encoding (json tags, omitempty,
-// "-" skipped, embedded structs flattened).
-func schemaOf(t reflect.Type) *Schema {
+// "-" skipped, embedded structs flattened). A type that contains itself is described
+// as a plain object where it recurs.
+func schemaOf(t reflect.Type) *Schema { return schemaOfSeen(t, map[reflect.Type]bool{}) }
+
+func schemaOfSeen(t reflect.Type, seen map[reflect.Type]bool) *Schema {
 	switch {
 	case t == timeType:
 		return &Schema{Type: "string", Format: "date-time"}
@@ -218,7 +225,7 @@ func schemaOf(t reflect.Type) *Schema {
 	}
 	switch t.Kind() {
 	case reflect.Pointer:
-		s := schemaOf(t.Elem())
+		s := schemaOfSeen(t.Elem(), seen)
 		s.Nullable = true
 		return s
 	case reflect.String:
@@ -231,20 +238,25 @@ func schemaOf(t reflect.Type) *Schema {
 	case reflect.Float32, reflect.Float64:
 		return &Schema{Type: "number"}
 	case reflect.Slice, reflect.Array:
-		return &Schema{Type: "array", Items: schemaOf(t.Elem())}
+		return &Schema{Type: "array", Items: schemaOfSeen(t.Elem(), seen)}
 	case reflect.Map:
-		return &Schema{Type: "object", AdditionalProperties: schemaOf(t.Elem())}
+		return &Schema{Type: "object", AdditionalProperties: schemaOfSeen(t.Elem(), seen)}
 	case reflect.Interface:
 		return &Schema{}
 	case reflect.Struct:
+		if seen[t] {
+			return &Schema{Type: "object"}
+		}
+		seen[t] = true
+		defer delete(seen, t)
 		s := &Schema{Type: "object", Properties: map[string]*Schema{}}
-		addFields(s, t)
+		addFields(s, t, seen)
 		return s
 	}
 	return &Schema{}
 }
 
-func addFields(s *Schema, t reflect.Type) {
+func addFields(s *Schema, t reflect.Type, seen map[reflect.Type]bool) {
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
 		tag := f.Tag.Get("json")
@@ -253,13 +265,13 @@ func addFields(s *Schema, t reflect.Type) {
 		}
 		name, opts, _ := strings.Cut(tag, ",")
 		if f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct {
-			addFields(s, f.Type)
+			addFields(s, f.Type, seen)
 			continue
 		}
 		if name == "" {
 			name = f.Name
 		}
-		s.Properties[name] = schemaOf(f.Type)
+		s.Properties[name] = schemaOfSeen(f.Type, seen)
 		if !strings.Contains(opts, "omitempty") && !strings.Contains(opts, "omitzero") {
 			s.Required = append(s.Required, name)
 		}

@@ -40,23 +40,23 @@ var minPosParam = param{"minPosition", "integer", "wait (bounded) until the view
 func (s *Server) queryRoutes() []route {
 	q := []param{minPosParam}
 	return []route{
-		{method: http.MethodGet, path: "/v1/hospitals", op: "listHospitals", summary: "The hospital directory.", kind: respJSON, query: q, h: s.getHospitals},
-		{method: http.MethodGet, path: "/v1/hospitals/:id", op: "getHospital", summary: "One hospital's directory entry.", kind: respJSON, query: q, h: s.getHospital},
-		{method: http.MethodGet, path: "/v1/hospitals/:id/plans", op: "hospitalPlans", summary: "The plans a hospital leads or is responsible for (the hospital itself, or an auditor).", kind: respJSON, query: q, h: s.hospitalPlans},
-		{method: http.MethodGet, path: "/v1/hospitals/:id/dispatches", op: "hospitalDispatches", summary: "The dispatches a hospital requested or serves as lead (the hospital itself, or an auditor).", kind: respJSON, query: q, h: s.hospitalDispatches},
-		{method: http.MethodGet, path: "/v1/hospitals/:id/consults", op: "hospitalConsults", summary: "The consults a hospital requested or receives as lead (the hospital itself, or an auditor).", kind: respJSON, query: q, h: s.hospitalConsults},
-		{method: http.MethodGet, path: "/v1/alliances/:id", op: "getAlliance", summary: "An alliance's header: lead and member counts.", kind: respJSON, query: q, h: s.getAlliance},
-		{method: http.MethodGet, path: "/v1/alliances/:id/members", op: "allianceMembers", summary: "An alliance's roster.", kind: respJSON, query: q, h: s.allianceMembers},
-		{method: http.MethodGet, path: "/v1/alliances/:id/protocols", op: "allianceProtocols", summary: "An alliance's protocol catalogue with every version.", kind: respJSON, query: q, h: s.allianceProtocols},
-		{method: http.MethodGet, path: "/v1/alliances/:id/adoption-matrix", op: "adoptionMatrix", summary: "Members against protocols: who follows which version, with declared deviations.", kind: respJSON, query: q, h: s.adoptionMatrix},
-		{method: http.MethodGet, path: "/v1/alliances/:id/consults", op: "allianceConsults", summary: "An alliance's consults by response deadline (the lead hospital, or an auditor).", kind: respJSON,
+		{method: http.MethodGet, path: "/v1/hospitals", op: "listHospitals", resp: listOf[projections.HospitalView](), summary: "The hospital directory.", kind: respJSON, query: q, h: s.getHospitals},
+		{method: http.MethodGet, path: "/v1/hospitals/:id", op: "getHospital", resp: projections.HospitalView{}, summary: "One hospital's directory entry.", kind: respJSON, query: q, h: s.getHospital},
+		{method: http.MethodGet, path: "/v1/hospitals/:id/plans", op: "hospitalPlans", resp: listOf[projections.PlanSummary](), summary: "The plans a hospital leads or is responsible for (the hospital itself, or an auditor).", kind: respJSON, query: q, h: s.hospitalPlans},
+		{method: http.MethodGet, path: "/v1/hospitals/:id/dispatches", op: "hospitalDispatches", resp: listOf[projections.DispatchView](), summary: "The dispatches a hospital requested or serves as lead (the hospital itself, or an auditor).", kind: respJSON, query: q, h: s.hospitalDispatches},
+		{method: http.MethodGet, path: "/v1/hospitals/:id/consults", op: "hospitalConsults", resp: listOf[projections.ConsultSummary](), summary: "The consults a hospital requested or receives as lead (the hospital itself, or an auditor).", kind: respJSON, query: q, h: s.hospitalConsults},
+		{method: http.MethodGet, path: "/v1/alliances/:id", op: "getAlliance", resp: projections.AllianceView{}, summary: "An alliance's header: lead and member counts.", kind: respJSON, query: q, h: s.getAlliance},
+		{method: http.MethodGet, path: "/v1/alliances/:id/members", op: "allianceMembers", resp: listOf[projections.MemberView](), summary: "An alliance's roster.", kind: respJSON, query: q, h: s.allianceMembers},
+		{method: http.MethodGet, path: "/v1/alliances/:id/protocols", op: "allianceProtocols", resp: listOf[projections.ProtocolView](), summary: "An alliance's protocol catalogue with every version.", kind: respJSON, query: q, h: s.allianceProtocols},
+		{method: http.MethodGet, path: "/v1/alliances/:id/adoption-matrix", op: "adoptionMatrix", resp: projections.AdoptionMatrix{}, summary: "Members against protocols: who follows which version, with declared deviations.", kind: respJSON, query: q, h: s.adoptionMatrix},
+		{method: http.MethodGet, path: "/v1/alliances/:id/consults", op: "allianceConsults", resp: listOf[projections.ConsultSummary](), summary: "An alliance's consults by response deadline (the lead hospital, or an auditor).", kind: respJSON,
 			query: []param{{"status", "string", "open (default: requested or accepted), or one status, or all"}, minPosParam}, h: s.allianceConsults},
-		{method: http.MethodGet, path: "/v1/plans/:id", op: "getPlan", summary: "One plan's view (the responsible hospital, the alliance's lead department, or an auditor).", kind: respJSON, query: q, bounded: true, h: s.getPlan},
+		{method: http.MethodGet, path: "/v1/plans/:id", op: "getPlan", resp: projections.PlanView{}, summary: "One plan's view (the responsible hospital, the alliance's lead department, or an auditor).", kind: respJSON, query: q, bounded: true, h: s.getPlan},
 		{method: http.MethodGet, path: "/v1/plans/:id/stream", op: "streamPlan", summary: "Server-Sent Events: every change of the plan's view; resumes after Last-Event-ID.", kind: respStream, h: s.streamPlan},
-		{method: http.MethodGet, path: "/v1/dispatches/:id", op: "getDispatch", summary: "One expert dispatch (the requesting or lead hospital, or an auditor).", kind: respJSON, query: q, h: s.getDispatch},
-		{method: http.MethodGet, path: "/v1/consults/:id", op: "getConsult", summary: "One remote consult (the requesting or lead hospital, or an auditor).", kind: respJSON, query: q, h: s.getConsult},
-		{method: http.MethodGet, path: "/v1/experts/:id/calendar", op: "expertCalendar", summary: "An expert's live bookings (lead departments and auditors).", roles: []string{RoleLead, RoleAuditor, RoleAdmin}, kind: respJSON, query: q, h: s.expertCalendar},
-		{method: http.MethodGet, path: "/v1/protocols/:id/versions/:v/plans", op: "plansOnProtocolVersion", summary: "The ids of the plans following one protocol version (lead departments and auditors).", roles: []string{RoleLead, RoleAuditor}, kind: respJSON, query: q, h: s.plansOnVersion},
+		{method: http.MethodGet, path: "/v1/dispatches/:id", op: "getDispatch", resp: projections.DispatchView{}, summary: "One expert dispatch (the requesting or lead hospital, or an auditor).", kind: respJSON, query: q, h: s.getDispatch},
+		{method: http.MethodGet, path: "/v1/consults/:id", op: "getConsult", resp: projections.ConsultView{}, summary: "One remote consult (the requesting or lead hospital, or an auditor).", kind: respJSON, query: q, h: s.getConsult},
+		{method: http.MethodGet, path: "/v1/experts/:id/calendar", op: "expertCalendar", resp: listOf[projections.CalendarEntry](), summary: "An expert's live bookings (lead departments and auditors).", roles: []string{RoleLead, RoleAuditor, RoleAdmin}, kind: respJSON, query: q, h: s.expertCalendar},
+		{method: http.MethodGet, path: "/v1/protocols/:id/versions/:v/plans", op: "plansOnProtocolVersion", resp: listOf[string](), summary: "The ids of the plans following one protocol version (lead departments and auditors).", roles: []string{RoleLead, RoleAuditor}, kind: respJSON, query: q, h: s.plansOnVersion},
 	}
 }
 
@@ -353,4 +353,11 @@ func (s *Server) recordAccess(p *Claims, resource, id, outcome string) {
 		role = RoleLead
 	}
 	s.deps.Access.Record(domain.AccessEntry{Actor: p.Actor(role), Resource: resource, ID: truncate(id, 40), Outcome: outcome, At: s.deps.Now().UTC()})
+}
+
+// listOf is the documented shape of a list response.
+func listOf[T any]() any {
+	return struct {
+		Items []T `json:"items"`
+	}{}
 }

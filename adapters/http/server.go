@@ -137,6 +137,7 @@ type route struct {
 	roles        []string // the caller needs one of these; empty: any authenticated caller
 	public       bool     // no token needed
 	body         any      // a value of the request body type (commands), or nil
+	resp         any      // a value of the response type (queries), or nil: documented in OpenAPI
 	query        []param  // query parameters
 	kind         respKind
 	// bounded says the handler bounds its own waits (the plan read: the queries' own
