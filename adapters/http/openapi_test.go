@@ -55,4 +55,14 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	if documented < 40 {
 		t.Errorf("only %d operations documented", documented)
 	}
+	// Bodies and views are described field by field.
+	doc2 := f.srv.OpenAPI()
+	plan := doc2.Paths["/v1/plans/{id}"]["get"].Responses["200"].Content["application/json"].Schema
+	if plan.Properties["planId"] == nil || plan.Properties["steps"] == nil {
+		t.Errorf("GET /v1/plans/{id}: the view's fields are not documented: %+v", plan)
+	}
+	body := doc2.Paths["/v1/plans"]["post"].RequestBody.Content["application/json"].Schema
+	if body.Properties["protocolId"] == nil || body.AdditionalProperties != false {
+		t.Errorf("POST /v1/plans: body schema %+v, want its fields and no additional properties", body)
+	}
 }
