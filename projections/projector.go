@@ -405,9 +405,11 @@ func (p *Projector) checkSameLog(ctx context.Context, w *writer) error {
 	if err := p.rdb.Set(ctx, currentKey(p.opt.Prefix), fresh, 0).Err(); err != nil {
 		return unavailable(err)
 	}
-	p.rdb.Publish(ctx, generationChannel(p.opt.Prefix), fresh)
-	if err := deleteGeneration(ctx, p.rdb, p.opt.Prefix, w.ks.gen); err != nil {
+	// The lease's renewal notices the switch and cancels ctx: the deletion must not stop
+	// half-way because of that.
+	if err := deleteGeneration(context.WithoutCancel(ctx), p.rdb, p.opt.Prefix, w.ks.gen); err != nil {
 		return err
 	}
+	p.rdb.Publish(context.WithoutCancel(ctx), generationChannel(p.opt.Prefix), fresh)
 	return errGenerationChanged
 }

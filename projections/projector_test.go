@@ -483,7 +483,7 @@ func TestViewsOfAnotherLog(t *testing.T) {
 	}
 	waitCaughtUp(t, p)
 	if n := len(rdb.Keys(ctx, prefix+":"+old+":*").Val()); n != 0 {
-		t.Errorf("%d keys of the other log's generation remain", n)
+		t.Errorf("%d keys of the other log's generation remain: %v", n, rdb.Keys(ctx, prefix+":"+old+":*").Val()[:3])
 	}
 	if got, want := canonicalDump(t, rdb, prefix), cleanRebuild(t, short); got != want {
 		t.Fatalf("views differ from the short log's:\n%s", firstDiff(got, want))
