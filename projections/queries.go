@@ -283,6 +283,10 @@ func (q *Queries) wait(ctx context.Context, gen string, minPos eventstore.Positi
 			t.Stop()
 			return ctx.Err()
 		case <-wake:
+			if gen == "" {
+				t.Stop()
+				return nil // the first generation may have appeared: read again
+			}
 		case <-fallback.C:
 			t.Stop()
 			return nil
