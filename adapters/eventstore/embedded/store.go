@@ -14,18 +14,19 @@
 //
 // # Durability and group commit
 //
-// An append checks its expected version against in-memory stream heads, takes the next
-// positions, applies its records to the log as one pebble.Batch and its index entries to
-// the index, all under one mutex, so the WAL holds appends in position order. It applies
-// the log batch with pebble.Sync but without waiting for the fsync
-// (DB.ApplyNoSyncWait), releases the mutex, and then waits for its batch's fsync
-// (Batch.SyncWait) before it returns. Pebble's WAL writer syncs everything queued while an
-// fsync is in flight in one go, so concurrent appends share fsyncs (group commit) without
-// a hand-off to another goroutine; a failed expected version fails only its own append. A
-// Pebble batch is atomic and the WAL is replayed in order, so after a crash (kill -9 at
-// any moment) the log holds a prefix of the appends, each whole; every acknowledged event
-// was synced before its ack. Open recovers the index, the stream heads and the last
-// position.
+// An append encodes its records and joins a queue. Whichever appending goroutine gets
+// the writer mutex takes the whole queue as one group: it checks each append's expected
+// version against in-memory stream heads (a failed one fails only that append), assigns
+// revisions and positions, and applies the group's records to the log as one pebble.Batch
+// with pebble.Sync but without waiting for the fsync (DB.ApplyNoSyncWait), and its index
+// entries to the index. It releases the mutex, so the next group can be written while
+// this one syncs, waits for the batch's fsync (Batch.SyncWait), and only then
+// acknowledges the group's appends. Appends queued meanwhile form the next group, and
+// Pebble's WAL writer syncs whatever is queued while an fsync is in flight in one go: one
+// fsync serves many appends. Groups enter the WAL in position order (the mutex), a Pebble
+// batch is atomic and the WAL is replayed in order, so after a crash (kill -9 at any
+// moment) the log holds a prefix of the groups, each whole; every acknowledged event was
+// synced before its ack. Open recovers the index, the stream heads and the last position.
 //
 // Reads (ReadStream, ReadAll, Subscribe) show only durable events: Pebble makes a batch
 // visible before its fsync, so reads stop at the durable position, which an append
@@ -112,8 +113,12 @@ type Store struct {
 	lock  *pebble.Lock
 	dir   string
 
-	// mu serializes the expected-version check, position assignment and WAL order.
+	// mu serializes the expected-version check, position assignment and WAL order: the
+	// goroutine holding it writes the queued appends as one group.
 	mu sync.Mutex
+	// queue holds appends waiting for the next group (guarded by qmu).
+	qmu   sync.Mutex
+	queue []*pendingAppend
 	// heads maps each stream to its last revision (guarded by mu).
 	heads map[string]uint64
 	// last is the position of the last event applied (guarded by mu).
@@ -339,6 +344,16 @@ func (s *Store) loadHeads() error {
 	return it.Close()
 }
 
+// pendingAppend is one append queued for the goroutine that writes the next group.
+type pendingAppend struct {
+	stream   string
+	expected eventstore.ExpectedVersion
+	records  [][]byte
+	res      eventstore.AppendResult
+	err      error
+	done     chan struct{}
+}
+
 // Append implements eventstore.Store: it returns once the events are synced to disk.
 func (s *Store) Append(ctx context.Context, stream string, expected eventstore.ExpectedVersion, events []eventstore.EventData) (eventstore.AppendResult, error) {
 	if err := ctx.Err(); err != nil {
@@ -347,73 +362,166 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 	if err := validateAppend(stream, events); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	records := make([][]byte, len(events))
-	size := 0
+	p := &pendingAppend{stream: stream, expected: expected, records: make([][]byte, len(events)), done: make(chan struct{})}
 	for i, ev := range events {
-		records[i] = encodeRecord(stream, ev)
-		size += len(records[i]) + 32
+		p.records[i] = encodeRecord(stream, ev)
 	}
 	s.closeMu.RLock()
 	defer s.closeMu.RUnlock()
 	if s.closed {
 		return eventstore.AppendResult{}, ErrClosed
 	}
+	s.qmu.Lock()
+	s.queue = append(s.queue, p)
+	s.qmu.Unlock()
+	s.lead()
+	// Once queued the append is decided by whichever goroutine writes its group;
+	// waiting for the outcome keeps the answer unambiguous.
+	<-p.done
+	return p.res, p.err
+}
+
+// lead writes queued appends, a group at a time, unless another goroutine holds mu: that
+// one takes the queue after its current group (it checks again after releasing mu).
+func (s *Store) lead() {
+	for s.mu.TryLock() {
+		s.qmu.Lock()
+		group := s.queue
+		s.queue = nil
+		s.qmu.Unlock()
+		if len(group) == 0 {
+			s.mu.Unlock()
+			s.qmu.Lock()
+			more := len(s.queue) > 0
+			s.qmu.Unlock()
+			if !more {
+				return
+			}
+			continue
+		}
+		w := s.write(group)
+		s.mu.Unlock()
+		s.finish(w)
+	}
+}
+
+// writtenGroup is a group applied to the log and the index, waiting for its fsync.
+type writtenGroup struct {
+	batch    *pebble.Batch // nil when every append of the group was rejected
+	accepted []*pendingAppend
+	rejected []*pendingAppend // wrong expected version, err set
+	last     uint64           // position of the group's last event
+	judged   uint64           // the position the rejections were judged at
+}
+
+// write checks each append's expected version, assigns revisions and positions, and
+// applies the group's records to the log (without waiting for the fsync) and its entries
+// to the index. Called with mu held.
+func (s *Store) write(group []*pendingAppend) writtenGroup {
+	var w writtenGroup
+	if errp := s.failed.Load(); errp != nil {
+		for _, p := range group {
+			p.err = *errp
+			close(p.done)
+		}
+		return w
+	}
+	size := 0
+	for _, p := range group {
+		for _, rec := range p.records {
+			size += len(rec) + 16
+		}
+	}
 	b := s.db.NewBatchWithSize(size)
-	defer b.Close()
 	ib := s.index.NewBatch()
 	defer ib.Close()
-
-	s.mu.Lock()
-	if errp := s.failed.Load(); errp != nil {
-		s.mu.Unlock()
-		return eventstore.AppendResult{}, *errp
-	}
-	cur, exists := s.heads[stream]
-	if !expected.Satisfied(cur, exists) {
-		judged := s.last
-		s.mu.Unlock()
-		wrong := &eventstore.WrongExpectedVersionError{Stream: stream, Expected: expected, Actual: cur, Exists: exists}
-		if err := s.waitDurable(ctx, judged); err != nil {
-			return eventstore.AppendResult{}, err
-		}
-		return eventstore.AppendResult{}, wrong
-	}
-	rev := uint64(0)
-	if exists {
-		rev = cur + 1
-	}
 	pos := s.last
+	w.judged = s.last
 	var key []byte
 	var val [8]byte
-	for _, rec := range records {
-		pos++
-		sealRecord(rec, rev)
-		key = append(key[:0], prefixLog)
-		key = binary.BigEndian.AppendUint64(key, pos)
-		_ = b.Set(key, rec, nil)
-		binary.BigEndian.PutUint64(val[:], pos)
-		_ = ib.Set(indexKey(key[:0], stream, rev), val[:], nil)
-		rev++
+	for _, p := range group {
+		cur, exists := s.heads[p.stream]
+		if !p.expected.Satisfied(cur, exists) {
+			p.err = &eventstore.WrongExpectedVersionError{Stream: p.stream, Expected: p.expected, Actual: cur, Exists: exists}
+			w.rejected = append(w.rejected, p)
+			w.judged = pos
+			continue
+		}
+		rev := uint64(0)
+		if exists {
+			rev = cur + 1
+		}
+		for _, rec := range p.records {
+			pos++
+			sealRecord(rec, rev)
+			key = append(key[:0], prefixLog)
+			key = binary.BigEndian.AppendUint64(key, pos)
+			_ = b.Set(key, rec, nil)
+			binary.BigEndian.PutUint64(val[:], pos)
+			_ = ib.Set(indexKey(key[:0], p.stream, rev), val[:], nil)
+			rev++
+		}
+		s.heads[p.stream] = rev - 1
+		p.res = eventstore.AppendResult{Version: rev - 1, Position: eventstore.Position(pos)}
+		w.accepted = append(w.accepted, p)
 	}
-	rev--
+	if len(w.accepted) == 0 {
+		b.Close()
+		return w
+	}
 	_ = ib.Set(watermarkKey, val[:], nil)
 	if err := s.db.ApplyNoSyncWait(b, pebble.Sync); err != nil {
-		s.mu.Unlock()
-		return eventstore.AppendResult{}, s.fail("write", err)
+		b.Close()
+		s.failAll(w.accepted, s.fail("write", err))
+		w.accepted = nil
+		return w
 	}
 	if err := s.index.Apply(ib, pebble.NoSync); err != nil {
-		s.mu.Unlock()
-		return eventstore.AppendResult{}, s.fail("index", err)
+		// The log batch is applied; wait for it before failing the store.
+		_ = b.SyncWait()
+		b.Close()
+		s.failAll(w.accepted, s.fail("index", err))
+		w.accepted = nil
+		return w
 	}
-	s.heads[stream] = rev
 	s.last = pos
-	s.mu.Unlock()
+	w.batch, w.last = b, pos
+	return w
+}
 
-	if err := b.SyncWait(); err != nil {
-		return eventstore.AppendResult{}, s.fail("sync", err)
+// finish waits for a written group's fsync, publishes its positions as durable and
+// answers its appends. Rejections are answered once the state they were judged against
+// is durable, so the caller's reload sees the event that beat it.
+func (s *Store) finish(w writtenGroup) {
+	if w.batch != nil {
+		err := w.batch.SyncWait()
+		w.batch.Close()
+		if err != nil {
+			s.failAll(w.accepted, s.fail("sync", err))
+		} else {
+			s.markDurable(w.last)
+			for _, p := range w.accepted {
+				close(p.done)
+			}
+		}
 	}
-	s.markDurable(pos)
-	return eventstore.AppendResult{Version: rev, Position: eventstore.Position(pos)}, nil
+	if len(w.rejected) > 0 {
+		if err := s.waitDurable(context.Background(), w.judged); err != nil {
+			for _, p := range w.rejected {
+				p.err = err
+			}
+		}
+		for _, p := range w.rejected {
+			close(p.done)
+		}
+	}
+}
+
+func (s *Store) failAll(ps []*pendingAppend, err error) {
+	for _, p := range ps {
+		p.res, p.err = eventstore.AppendResult{}, err
+		close(p.done)
+	}
 }
 
 // fail records a write or sync failure: the state on disk is then unknown to us, so the
