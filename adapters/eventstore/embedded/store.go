@@ -57,9 +57,9 @@
 // # Subscriptions
 //
 // A subscription reads the log in batches from its position up to the durable head, sends
-// CaughtUp once when it has reached the head, and then waits on a broadcast the writer
-// fires after every commit (a channel closed and replaced), reading each new range from
-// the log. The writer never waits for a subscriber, so a slow subscriber only falls
+// CaughtUp once when it has reached the head, and then waits on a broadcast fired
+// whenever the durable position moves (a channel closed and replaced), reading each new
+// range from the log. Appends never wait for a subscriber, so a slow subscriber only falls
 // behind and reads more from the log on its next round; it sees no gap or duplicate
 // because it always continues from the last position it delivered.
 //
