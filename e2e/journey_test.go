@@ -326,6 +326,27 @@ func versionWithdrawn(t *testing.T, s *server, w *world) {
 	if got := mustJSON(t, plans); !strings.Contains(got, w.planID) || !strings.Contains(got, w.plan2ID) {
 		t.Errorf("plans on version 1: got %s, want both plans", got)
 	}
+
+	// The fix is a new version; revising the plan onto it clears the flag and treatment
+	// goes on.
+	s.command(&w.lead, "/v1/protocols/"+w.protocolID+"/versions", map[string]any{"eligibility": "CD20+ DLBCL",
+		"changeNote": "corrected cyclophosphamide dose table",
+		"steps": []map[string]any{
+			{"stepId": "c1-rituximab", "dayOffset": 0, "activity": "Rituximab", "drug": "rituximab", "dose": "375 mg/m2", "route": "iv"},
+			{"stepId": "c1-chop", "dayOffset": 1, "activity": "CHOP", "drug": "cyclophosphamide", "dose": "750 mg/m2 (max 2 g)", "route": "iv"},
+			{"stepId": "c1-cbc", "dayOffset": 10, "activity": "Blood count at nadir"},
+		}}, http.StatusOK)
+	rev := s.command(&w.lead, "/v1/plans/"+w.plan2ID+"/revisions", map[string]any{"reason": "move onto the corrected version 2",
+		"version": 2}, http.StatusOK)
+	v := s.get(&w.memberB, after("/v1/plans/"+w.plan2ID, rev.Position), nil)
+	if v["flagged"] != false || num(v, "protocol", "version") != 2 {
+		t.Fatalf("plan 2 after the revision onto version 2: flagged %v, version %v; want false, 2", v["flagged"], num(v, "protocol", "version"))
+	}
+	next := str(v, "nextStep", "stepId")
+	if next == "" {
+		t.Fatalf("plan 2 after the revision: no next step in %v", v)
+	}
+	s.command(&w.memberB, "/v1/plans/"+w.plan2ID+"/steps/"+next+"/complete", map[string]any{"administeredDose": "1.2 g"}, http.StatusOK)
 }
 
 // auditor reads the history, replays a plan as it stood after the handover, verifies the
