@@ -228,9 +228,8 @@ func (w *writer) attempt(ctx context.Context, tx *redis.Tx, watch []any, events 
 	b := newBatch(ctx, tx, w.ks)
 	warm := w.warm
 	w.warm = nil
-	for ref, e := range warm {
-		e.dirty, e.flush = false, nil
-		b.docs[ref] = e
+	if warm != nil {
+		b.docs = warm // consumed: only a successful commit hands the documents back
 	}
 	var refs []docRef
 	for _, e := range events {
@@ -329,6 +328,10 @@ func (w *writer) attempt(ctx context.Context, tx *redis.Tx, watch []any, events 
 		return 0, fmt.Errorf("commit views: %w", unavailable(err))
 	}
 	if len(b.docs) <= maxWarm {
+		for _, ref := range b.order {
+			e := b.docs[ref]
+			e.dirty, e.flush = false, nil
+		}
 		w.warm = b.docs
 	}
 	return last, nil
