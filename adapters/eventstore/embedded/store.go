@@ -94,6 +94,19 @@ var ErrClosed = domain.Errorf(domain.CodeUnavailable, "the embedded event store 
 // ErrInUse is wrapped by Open's error when another process holds the data directory.
 var ErrInUse = errors.New("data directory is in use by another allianced process")
 
+// inUseError says another process holds the data directory; it matches ErrInUse.
+type inUseError struct {
+	dir   string
+	cause error
+}
+
+func (e *inUseError) Error() string {
+	return fmt.Sprintf("data directory %s is in use by another allianced process (%v)", e.dir, e.cause)
+}
+func (e *inUseError) Is(target error) bool   { return target == ErrInUse }
+func (e *inUseError) Unwrap() error          { return e.cause }
+func (e *inUseError) ErrorCode() domain.Code { return domain.CodeUnavailable }
+
 // Options tunes a Store; the zero value is the default.
 type Options struct {
 	// MemTableSize is Pebble's memtable size in bytes (default 4 MiB, Pebble's own). A
@@ -155,7 +168,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 	lock, err := pebble.LockDirectory(dir, vfs.Default)
 	if err != nil {
-		return nil, fmt.Errorf("data directory %s is in use by another allianced process (%v): %w", dir, err, ErrInUse)
+		return nil, &inUseError{dir: dir, cause: err}
 	}
 	if opts.MemTableSize == 0 {
 		opts.MemTableSize = 4 << 20
