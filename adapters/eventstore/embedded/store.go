@@ -214,8 +214,8 @@ func pebbleOptions(opts Options, index bool) *pebble.Options {
 	return po
 }
 
-// recover checks the format version (writing it into a new store) and loads the stream
-// heads and the last position.
+// recover checks the format version (writing it into a new store), finds the last
+// position, brings the index up to the log and loads the stream heads.
 func (s *Store) recover() error {
 	v, closer, err := s.db.Get(formatKey)
 	switch {
