@@ -55,11 +55,11 @@ func TestJourneyRedis(t *testing.T) {
 	if n := len(redisKeys(t, prefix)); n == 0 {
 		t.Errorf("Redis has no keys under the prefix %s after the journey; want the views there", prefix)
 	}
-	restartKeepsEverything(t, srv, w)
+	last := restartKeepsEverything(t, srv, w)
 
 	// The views are disposable: drop them, rebuild them offline from the log with
 	// `allianced rebuild`, and the service serves the same plan again.
-	before := mustJSON(t, srv.get(&w.auditor, "/v1/plans/"+w.planID, nil))
+	before := mustJSON(t, srv.get(&w.auditor, after("/v1/plans/"+w.planID, last), nil))
 	srv.stop()
 	cleanRedisPrefix(t, prefix)
 	runCLI(t, "rebuild", "--data", srv.dataDir, "--redis", url, "--redis-prefix", prefix)
@@ -67,7 +67,7 @@ func TestJourneyRedis(t *testing.T) {
 		t.Fatalf("allianced rebuild wrote no keys under %s", prefix)
 	}
 	srv.start()
-	if got := mustJSON(t, srv.get(&w.auditor, "/v1/plans/"+w.planID, nil)); got != before {
+	if got := mustJSON(t, srv.get(&w.auditor, after("/v1/plans/"+w.planID, last), nil)); got != before {
 		t.Errorf("plan view after a rebuild:\n got %s\nwant %s", got, before)
 	}
 }
@@ -256,7 +256,7 @@ func dispatchOverlap(t *testing.T, s *server, w *world) {
 	if items := list(cal, "items"); len(items) != 1 || str(items[0], "dispatchId") != w.dispatchID {
 		t.Errorf("expert calendar: got %v, want only dispatch %s", items, w.dispatchID)
 	}
-	d := s.get(&w.memberB, "/v1/dispatches/"+other, nil)
+	d := s.get(&w.memberB, after("/v1/dispatches/"+other, assigned.Position), nil)
 	if str(d, "status") != "requested" {
 		t.Errorf("the refused dispatch: got status %q, want requested", str(d, "status"))
 	}
@@ -322,7 +322,7 @@ func versionWithdrawn(t *testing.T, s *server, w *world) {
 	s.command(&w.memberB, "/v1/plans/"+w.plan2ID+"/steps/c1-rituximab/skip", map[string]any{"reason": "version withdrawn; awaiting revision"}, http.StatusOK)
 	s.refused(&w.lead, http.MethodPost, "/v1/plans", map[string]any{"allianceId": w.allianceID, "protocolId": w.protocolID, "version": 1,
 		"medicalRecordNumber": "RJ-HEM-2026-0044", "startDate": "2026-11-23T00:00:00Z"}, http.StatusConflict, "forbidden_transition")
-	plans := s.get(&w.lead, "/v1/protocols/"+w.protocolID+"/versions/1/plans", nil)
+	plans := s.get(&w.lead, after("/v1/protocols/"+w.protocolID+"/versions/1/plans", wd.Position), nil)
 	if got := mustJSON(t, plans); !strings.Contains(got, w.planID) || !strings.Contains(got, w.plan2ID) {
 		t.Errorf("plans on version 1: got %s, want both plans", got)
 	}
@@ -425,15 +425,19 @@ func metricsAndOpenAPI(t *testing.T, s *server, w *world) {
 }
 
 // restartKeepsEverything stops the server with SIGTERM, starts it again on the same data
-// directory and checks that everything acknowledged before is still there.
-func restartKeepsEverything(t *testing.T, s *server, w world) {
+// directory and checks that everything acknowledged before is still there. It returns
+// the position of its last command.
+func restartKeepsEverything(t *testing.T, s *server, w world) uint64 {
+	// Everything up to the log's head is compared, read with minPosition=head so the
+	// views have applied it.
+	verify := s.get(&w.auditor, "/v1/audit/verify", nil)
+	head := uint64(num(verify, "head"))
 	before := map[string]string{}
 	paths := []string{"/v1/plans/" + w.planID, "/v1/plans/" + w.plan2ID, "/v1/alliances/" + w.allianceID + "/members",
 		"/v1/consults/" + w.consultID, "/v1/dispatches/" + w.dispatchID}
 	for _, p := range paths {
-		before[p] = mustJSON(t, withoutVolatile(s.get(&w.auditor, p, nil)))
+		before[p] = mustJSON(t, withoutVolatile(s.get(&w.auditor, after(p, head), nil)))
 	}
-	verify := s.get(&w.auditor, "/v1/audit/verify", nil)
 
 	// Commands keep arriving while SIGTERM lands: every one acknowledged must survive.
 	var (
@@ -474,7 +478,7 @@ func restartKeepsEverything(t *testing.T, s *server, w world) {
 	}
 	t.Logf("%d commands acknowledged around SIGTERM, all kept", len(acked))
 	for _, p := range paths {
-		if got := mustJSON(t, withoutVolatile(s.get(&w.auditor, p, nil))); got != before[p] {
+		if got := mustJSON(t, withoutVolatile(s.get(&w.auditor, after(p, head), nil))); got != before[p] {
 			t.Errorf("after restart, GET %s:\n got %s\nwant %s", p, got, before[p])
 		}
 	}
@@ -484,8 +488,8 @@ func restartKeepsEverything(t *testing.T, s *server, w world) {
 		t.Errorf("after restart, audit verify: got %v, want ok, head >= %v, events >= %v", again, num(verify, "head"), num(verify, "events"))
 	}
 	// The tokens minted before still work, and the service takes commands again.
-	s.command(&w.lead, "/v1/plans/"+w.planID+"/revisions", map[string]any{"reason": "after restart: cancel the day-8 count",
-		"changes": []map[string]any{{"action": "cancel", "stepId": "c1-cbc"}}}, http.StatusOK)
+	return s.command(&w.lead, "/v1/plans/"+w.planID+"/revisions", map[string]any{"reason": "after restart: cancel the day-8 count",
+		"changes": []map[string]any{{"action": "cancel", "stepId": "c1-cbc"}}}, http.StatusOK).Position
 }
 
 // withoutVolatile drops fields computed at read time (e.g. overdue, from the clock).
