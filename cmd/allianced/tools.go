@@ -23,7 +23,7 @@ func tokenCommand(args []string, getenv func(string) string, stdout, stderr io.W
 	fs.SetOutput(stderr)
 	data := fs.String("data", envOr(getenv, "ALLIANCED_DATA", "./data"), "data directory holding the service's jwt-secret (env ALLIANCED_DATA)")
 	secret := fs.String("jwt-secret", getenv("ALLIANCED_JWT_SECRET"), "HS256 secret (env ALLIANCED_JWT_SECRET); default: the data directory's")
-	hospital := fs.String("hospital", "", "hospital id (hid claim), required")
+	hospital := fs.String("hospital", "", "id of the caller's hospital or organisation (hid claim), required; an auditor names its quality-control centre or regulator")
 	dept := fs.String("department", "", "department id (dept claim)")
 	roles := fs.String("roles", "", "comma-separated roles: lead, member, auditor, admin")
 	user := fs.String("user", "", "user id (sub claim), required")
@@ -36,8 +36,8 @@ func tokenCommand(args []string, getenv func(string) string, stdout, stderr io.W
 		}
 		return &usageError{err}
 	}
-	if *user == "" || *roles == "" || (*hospital == "" && *roles != "auditor") {
-		return &usageError{errors.New("--user and --roles are required, and --hospital for every role but auditor")}
+	if *user == "" || *roles == "" || *hospital == "" {
+		return &usageError{errors.New("--hospital, --user and --roles are required")}
 	}
 	if *ttl <= 0 || *ttl > 30*24*time.Hour {
 		return &usageError{errors.New("--ttl must be between 0 and 720h")}
