@@ -186,24 +186,32 @@ func RebuildWithProgressBar(ctx context.Context, store eventstore.Store, rdb red
 	} else {
 		defer debug.SetGCPercent(prev)
 	}
-	bar := progressbar.NewOptions64(-1,
-		progressbar.OptionSetWriter(w),
-		progressbar.OptionSetDescription("rebuilding views"),
-		progressbar.OptionShowCount(),
-		progressbar.OptionShowIts(),
-		progressbar.OptionSetItsString("events"),
-		progressbar.OptionSetPredictTime(true),
-		progressbar.OptionSetElapsedTime(true),
-		progressbar.OptionThrottle(100*time.Millisecond),
-		progressbar.OptionFullWidth(),
-		progressbar.OptionOnCompletion(func() { fmt.Fprintln(w) }),
-	)
+	// The bar is made once the total is known: with an unknown total progressbar runs a
+	// spinner goroutine that reads the bar's state without its lock (a data race).
+	var bar *progressbar.ProgressBar
 	err := Rebuild(ctx, store, rdb, prefix, func(done, total uint64) {
-		if int64(total) != bar.GetMax64() {
-			bar.ChangeMax64(int64(total))
+		if bar == nil {
+			bar = progressbar.NewOptions64(max(int64(total), 1),
+				progressbar.OptionSetWriter(w),
+				progressbar.OptionSetDescription("rebuilding views"),
+				progressbar.OptionShowCount(),
+				progressbar.OptionShowIts(),
+				progressbar.OptionSetItsString("events"),
+				progressbar.OptionSetPredictTime(true),
+				progressbar.OptionSetElapsedTime(true),
+				progressbar.OptionThrottle(100*time.Millisecond),
+				progressbar.OptionFullWidth(),
+				progressbar.OptionOnCompletion(func() { fmt.Fprintln(w) }),
+			)
+		}
+		if t := int64(total); t > bar.GetMax64() {
+			bar.ChangeMax64(t)
 		}
 		_ = bar.Set64(int64(done))
 	})
+	if bar == nil {
+		return err
+	}
 	if err != nil {
 		_ = bar.Exit()
 		return err
