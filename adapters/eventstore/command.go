@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"time"
 
 	"github.com/medalliance/allianced/domain"
@@ -25,7 +26,7 @@ type Commands struct {
 // NewCommands returns the command path over store. Event ids come from ulid.Make
 // (monotonic within the process).
 func NewCommands(store Store) *Commands {
-	return &Commands{store: store, newID: ulid.Make, maxAttempts: 8}
+	return &Commands{store: store, newID: ulid.Make, maxAttempts: 12}
 }
 
 // Result is what a command did: the stream's version after it and the global position
@@ -139,14 +140,14 @@ func Handle[S Evolver[S]](ctx context.Context, c *Commands, stream string, meta 
 			return Result{}, err
 		}
 		lastErr = err
-		// Another command won the race: back off a little (with jitter from the id clock)
-		// and decide again on the new state.
-		if attempt > 1 {
-			select {
-			case <-ctx.Done():
-				return Result{}, ctx.Err()
-			case <-time.After(time.Duration(attempt*attempt) * 200 * time.Microsecond):
-			}
+		// Another command won the race: wait a random part of a growing window, so
+		// writers that collided spread out instead of colliding again, and decide again
+		// on the new state.
+		window := time.Duration(1<<min(attempt, 6)) * 250 * time.Microsecond
+		select {
+		case <-ctx.Done():
+			return Result{}, ctx.Err()
+		case <-time.After(rand.N(window)):
 		}
 	}
 	return Result{}, fmt.Errorf("gave up after %d conflicting attempts: %w", c.maxAttempts, lastErr)
@@ -178,19 +179,6 @@ func (c *Commands) envelop(stream string, meta domain.Meta, version uint64, exis
 		prevHash = ChainHash(md, payload)
 	}
 	return out, nil
-}
-
-// Decode reads a stored event's envelope and payload back into domain types.
-func Decode(rec RecordedEvent) (domain.Envelope, domain.Event, error) {
-	var env domain.Envelope
-	if err := json.Unmarshal(rec.Metadata, &env); err != nil {
-		return env, nil, domain.Errorf(domain.CodeInvalidInput, "event %s in %s: malformed envelope: %v", rec.Type, rec.Stream, err)
-	}
-	if env.SchemaVersion == 0 {
-		env.SchemaVersion = 1
-	}
-	ev, err := domain.DecodeEvent(rec.Type, env.SchemaVersion, rec.Data)
-	return env, ev, err
 }
 
 // ChainHash is the tamper-evidence hash of one stored event: SHA-256 over its envelope
