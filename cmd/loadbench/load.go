@@ -68,6 +68,19 @@ func (s stats) String() string {
 		s.Rate(), ms(s.Pct(50)), ms(s.Pct(99)), s.N, s.Elapsed.Seconds(), e)
 }
 
+// merge adds the figures of another run of the same operation to s.
+func (s stats) merge(o stats) stats {
+	s.N += o.N
+	s.Errors += o.Errors
+	s.Elapsed += o.Elapsed
+	if s.FirstErr == "" {
+		s.FirstErr = o.FirstErr
+	}
+	s.lat = append(s.lat, o.lat...)
+	slices.Sort(s.lat)
+	return s
+}
+
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 // errDone, returned by an operation, ends its worker early (it has no work left).

@@ -43,6 +43,7 @@ type options struct {
 	clients         int
 	rounds          int
 	round           time.Duration
+	slice           time.Duration
 	readPlans       int
 	plans           int
 	steps           int
@@ -63,6 +64,7 @@ func main() {
 	flag.IntVar(&o.clients, "c", 64, "concurrent clients of the read and command benchmarks")
 	flag.IntVar(&o.rounds, "rounds", 3, "alternating rounds of the read benchmark")
 	flag.DurationVar(&o.round, "round", 8*time.Second, "length of one read round (each side)")
+	flag.DurationVar(&o.slice, "slice", time.Second, "within a round, alternate the two sides in slices this long, so both see the same background load (0: one slice per side)")
 	flag.IntVar(&o.readPlans, "read-plans", 200, "plans the read benchmark reads")
 	flag.IntVar(&o.plans, "plans", 1000, "plans the command benchmark records steps on")
 	flag.IntVar(&o.steps, "steps", 60, "steps of the benchmark protocol (each plan takes this many step commands)")
@@ -226,7 +228,7 @@ func randomSuffix() string { return fmt.Sprintf("%08x", rand.Uint32()) }
 
 // benchReads compares plan-view reads with the baseline, alternating rounds.
 func benchReads(ctx context.Context, o options, tmp string, client *http.Client) (bool, error) {
-	fmt.Printf("\n== (a) plan-view reads: %d clients, %d rounds x %v per side, real Redis\n", o.clients, o.rounds, o.round)
+	fmt.Printf("\n== (a) plan-view reads: %d clients, %d rounds x %v per side (alternating in %v slices), real Redis\n", o.clients, o.rounds, o.round, o.slice)
 	addr, err := redisAddrOf(o.redisURL)
 	if err != nil {
 		return false, err
@@ -275,9 +277,16 @@ func benchReads(ctx context.Context, o options, tmp string, client *http.Client)
 	var ratios, rates []float64
 	var worstP99 time.Duration
 	var errs int64
+	slice := o.slice
+	if slice <= 0 || slice > o.round {
+		slice = o.round
+	}
 	for r := 1; r <= o.rounds; r++ {
-		b := drive(ctx, o.clients, o.round, nil, readBaseline)
-		t := drive(ctx, o.clients, o.round, nil, readPlan)
+		var b, t stats
+		for done := time.Duration(0); done < o.round; done += slice {
+			b = b.merge(drive(ctx, o.clients, slice, nil, readBaseline))
+			t = t.merge(drive(ctx, o.clients, slice, nil, readPlan))
+		}
 		if ctx.Err() != nil {
 			return false, ctx.Err()
 		}
