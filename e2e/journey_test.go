@@ -171,6 +171,11 @@ func journey(t *testing.T, s *server) world {
 	s.refused(&w.auditor, http.MethodPost, "/v1/plans/"+w.planID+"/steps/c1-chop/complete", map[string]any{}, http.StatusForbidden, "forbidden")
 
 	// The lead revises; A reports a deviation, the lead acknowledges it; A escalates.
+	stale := s.refused(&w.lead, http.MethodPost, "/v1/plans/"+w.planID+"/revisions", map[string]any{"reason": "edit based on an old read",
+		"changes": []map[string]any{{"action": "cancel", "stepId": "c1-cbc"}}}, http.StatusConflict, "conflict", "If-Match", `"0"`)
+	if stale.Details == nil {
+		t.Errorf("a stale If-Match: the conflict should say the current version; got %+v", stale)
+	}
 	rev := s.command(&w.lead, "/v1/plans/"+w.planID+"/revisions", map[string]any{"reason": "move the nadir count to day 8",
 		"changes": []map[string]any{{"action": "modify", "stepId": "c1-cbc", "dayOffset": 8, "activity": "Blood count (day 8)"}}}, http.StatusOK)
 	devRes := s.command(&w.memberA, "/v1/plans/"+w.planID+"/deviations", map[string]any{"stepId": "c1-chop",
@@ -199,6 +204,7 @@ func journey(t *testing.T, s *server) world {
 	t.Run("dispatch overlap", func(t *testing.T) { dispatchOverlap(t, s, &w) })
 	t.Run("emergency consult", func(t *testing.T) { emergencyConsult(t, s, &w) })
 	t.Run("version withdrawn", func(t *testing.T) { versionWithdrawn(t, s, &w) })
+	t.Run("membership", func(t *testing.T) { membership(t, s, &w) })
 	t.Run("auditor", func(t *testing.T) { auditor(t, s, &w) })
 	t.Run("metrics and openapi", func(t *testing.T) { metricsAndOpenAPI(t, s, &w) })
 	return w
@@ -281,6 +287,10 @@ func emergencyConsult(t *testing.T, s *server, w *world) {
 		t.Errorf("a consult from Ankang (6109) to Shanghai (3101) should be cross-region; got %v", view["crossRegion"])
 	}
 	s.refused(&w.memberB, http.MethodGet, "/v1/consults/"+c.ID, nil, http.StatusForbidden, "forbidden")
+	open := s.get(&w.lead, after("/v1/alliances/"+w.allianceID+"/consults?status=open", c.Position), nil)
+	if items := list(open, "items"); len(items) != 1 || str(items[0], "consultId") != c.ID {
+		t.Errorf("the lead's open consults: got %v, want the emergency consult", items)
+	}
 	s.command(&w.lead, "/v1/consults/"+c.ID+"/accept", map[string]any{}, http.StatusOK)
 	op := s.command(&w.lead, "/v1/consults/"+c.ID+"/opinion", map[string]any{"text": "hydrate, rasburicase, monitor K+ and creatinine",
 		"recommendations": []string{"rasburicase 0.2 mg/kg"}, "adviseEscalation": false}, http.StatusOK)
@@ -347,6 +357,30 @@ func versionWithdrawn(t *testing.T, s *server, w *world) {
 		t.Fatalf("plan 2 after the revision: no next step in %v", v)
 	}
 	s.command(&w.memberB, "/v1/plans/"+w.plan2ID+"/steps/"+next+"/complete", map[string]any{"administeredDose": "1.2 g"}, http.StatusOK)
+}
+
+// membership: a suspended member can ask for nothing until it is reinstated; a token
+// that is missing, forged or for an unknown role is refused.
+func membership(t *testing.T, s *server, w *world) {
+	base := "/v1/alliances/" + w.allianceID + "/members/" + w.bHID
+	s.refused(&w.memberB, http.MethodPost, base+"/suspend", map[string]any{"reason": "x"}, http.StatusForbidden, "forbidden")
+	susp := s.command(&w.lead, base+"/suspend", map[string]any{"reason": "quality review of the haematology ward"}, http.StatusOK)
+	consult := map[string]any{"allianceId": w.allianceID, "specialty": "haematology", "urgency": "routine",
+		"question": "second opinion on staging", "consentRef": "CONSENT-0051", "medicalRecordNumber": "CD-0051"}
+	s.refused(&w.memberB, http.MethodPost, "/v1/consults", consult, http.StatusUnprocessableEntity, "not_member")
+	roster := s.get(&w.lead, after("/v1/alliances/"+w.allianceID+"/members", susp.Position), nil)
+	for _, m := range list(roster, "items") {
+		if str(m, "hospitalId") == w.bHID && str(m, "status") != "suspended" {
+			t.Errorf("member B after suspension: status %q, want suspended", str(m, "status"))
+		}
+	}
+	s.command(&w.lead, base+"/reinstate", map[string]any{"reason": "review passed"}, http.StatusOK)
+	s.command(&w.memberB, "/v1/consults", consult, http.StatusCreated)
+
+	forged := w.memberB
+	forged.Token = forged.Token[:len(forged.Token)-4] + "AAAA"
+	s.refused(&forged, http.MethodGet, "/v1/hospitals", nil, http.StatusUnauthorized, "unauthenticated")
+	s.refused(nil, http.MethodPost, "/v1/consults", consult, http.StatusUnauthorized, "unauthenticated")
 }
 
 // auditor reads the history, replays a plan as it stood after the handover, verifies the
