@@ -132,6 +132,9 @@ func runBaseline(addr, redisAddr string) error {
 	return nil
 }
 
+// summary collects one line per benchmark, printed together at the end.
+var summary []string
+
 func run(ctx context.Context, o options) error {
 	tmp, err := os.MkdirTemp("", "loadbench-")
 	if err != nil {
@@ -173,8 +176,12 @@ func run(ctx context.Context, o options) error {
 			return fmt.Errorf("soak: %w", err)
 		}
 	}
+	fmt.Println("\n== summary")
+	for _, l := range summary {
+		fmt.Println("  " + l)
+	}
 	if len(failed) > 0 {
-		fmt.Printf("\nbars missed: %s\n", strings.Join(failed, ", "))
+		fmt.Printf("bars missed: %s\n", strings.Join(failed, ", "))
 	}
 	return nil
 }
@@ -302,6 +309,8 @@ func benchReads(ctx context.Context, o options, tmp string, client *http.Client)
 	}
 	medRatio, medRate := median(ratios), median(rates)
 	fmt.Printf("median: plan reads %.0f req/s, ratio to baseline %.3f, worst p99 %.2f ms\n", medRate, medRatio, ms(worstP99))
+	summary = append(summary, fmt.Sprintf("reads: %.0f req/s (median of %d rounds), %.3f of the echo+redis baseline, worst p99 %.2f ms (bars: 12,000 req/s, 0.75, 10 ms)",
+		medRate, o.rounds, medRatio, ms(worstP99)))
 	return all(bar("reads >= 12,000 req/s", medRate >= 12000),
 		bar("reads >= 75% of baseline", medRatio >= 0.75),
 		bar("read p99 < 10 ms", worstP99 < 10*time.Millisecond),
@@ -374,6 +383,8 @@ func benchCommands(ctx context.Context, o options, tmp string, client *http.Clie
 		return false, ctx.Err()
 	}
 	fmt.Printf("complete step: %s\n", s)
+	summary = append(summary, fmt.Sprintf("commands: %.0f/s, p50 %.2f ms, p99 %.2f ms over %d plans (bars: 6,000/s, 25 ms)",
+		s.Rate(), ms(s.Pct(50)), ms(s.Pct(99)), o.plans))
 	if exhausted.Load() {
 		fmt.Println("  note: the clients recorded every step of their plans before the time was up (the rate is over the time they ran); raise -steps for a longer run")
 	}
@@ -510,6 +521,8 @@ func soak(ctx context.Context, o options, tmp string, client *http.Client) error
 	drift := 100 * float64(last-first) / float64(first)
 	fmt.Printf("RSS after warm-up %.1f MiB, at end %.1f MiB, max %.1f MiB, drift %+.1f%% over %.0fs (%d samples, one a second)\n",
 		mib(first), mib(last), mib(peak), drift, (samples[len(samples)-1].at - samples[0].at).Seconds(), len(samples))
+	summary = append(summary, fmt.Sprintf("soak: RSS %.1f -> %.1f MiB (max %.1f), drift %+.1f%% over %.0fs at %.0f ops/s",
+		mib(first), mib(last), mib(peak), drift, (samples[len(samples)-1].at-samples[0].at).Seconds(), result.Rate()))
 	fmt.Print("timeline (s: RSS MiB / Go heap in use MiB):")
 	for i := 0; i < 10; i++ {
 		sm := samples[i*(len(samples)-1)/9]
