@@ -34,9 +34,11 @@ type QueryOptions struct {
 
 // Queries reads the views for the HTTP layer. Each read is one MULTI/EXEC round trip
 // that also reads the current generation and its checkpoint, so the answer is a
-// consistent snapshot of one complete generation at one checkpoint. Every method takes
-// minPos: the read waits (bounded by the timeout) until the views have applied that
-// position, for read-your-writes after a command.
+// consistent snapshot of one complete generation at one checkpoint; the plan read, the
+// hot one, is a single HMGET when the cached generation and checkpoint already make
+// that safe (see Plan). Every method takes minPos: the read waits (bounded by the
+// timeout) until the views have applied that position, for read-your-writes after a
+// command.
 type Queries struct {
 	rdb     redis.UniversalClient
 	prefix  string
@@ -200,6 +202,37 @@ func (q *Queries) generation(ctx context.Context) (string, error) {
 	}
 	q.mu.Unlock()
 	return gen, nil
+}
+
+// planFast answers Plan with one HMGET of the plan hash in the cached current
+// generation, when that needs no transaction:
+//   - the generation is cached (learnt from Redis, kept current by the generation
+//     channel, forgotten whenever the subscription breaks), and
+//   - the checkpoint known in-process for that generation (from the in-process
+//     projector's commits, the checkpoint channel, or an earlier consistent read)
+//     already covers minPos. A checkpoint is learnt only after the commit that stored
+//     it, and a commit changes the plan hash in the same MULTI/EXEC, so a hash read
+//     afterwards reflects at least minPos.
+//
+// The plan's view is one hash, so the HMGET alone is a snapshot of one commit. ok is
+// false when the transactional path must answer: no cached generation, minPos not
+// covered yet (the read must wait), or no plan in the hash: the generation may just
+// have been switched and the old one deleted, so only the consistent read may say
+// "not found".
+func (q *Queries) planFast(ctx context.Context, planID string, minPos eventstore.Position) (doc PlanDoc, ok bool, err error) {
+	q.mu.Lock()
+	gen := q.gen
+	covered := gen != "" && q.known[gen] >= minPos
+	q.mu.Unlock()
+	if !covered {
+		return PlanDoc{}, false, nil
+	}
+	vals, err := q.rdb.HMGet(ctx, keyspace{prefix: q.prefix, gen: gen}.plan(planID), planFields...).Result()
+	if err != nil {
+		return PlanDoc{}, false, unavailable(err)
+	}
+	doc, ok = planDocOf(vals)
+	return doc, ok, nil
 }
 
 // reader queues a read's commands on pipe and returns the function that decodes them

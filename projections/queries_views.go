@@ -64,26 +64,52 @@ func hashValues(cmd *redis.MapStringStringCmd) ([]string, error) {
 }
 
 // Plan returns a plan's view JSON and the facts needed to authorize reading it.
+//
+// The common case is one HMGET (see planFast); the consistent MULTI/EXEC read of read
+// runs when the fast path cannot answer: the generation is not known, minPos is beyond
+// the checkpoint known in-process (the read must wait), or the plan was not found.
 func (q *Queries) Plan(ctx context.Context, planID string, minPos eventstore.Position) (PlanDoc, error) {
+	if doc, ok, err := q.planFast(ctx, planID, minPos); ok || err != nil {
+		return doc, err
+	}
 	var doc PlanDoc
 	err := q.read(ctx, minPos, func(pipe redis.Pipeliner, ks keyspace) func() error {
-		cmd := pipe.HGetAll(ctx, ks.plan(planID))
+		cmd := pipe.HMGet(ctx, ks.plan(planID), planFields...)
 		return func() error {
-			m, err := cmd.Result()
+			vals, err := cmd.Result()
 			if err != nil && !errors.Is(err, redis.Nil) {
 				return unavailable(err)
 			}
-			if m["json"] == "" {
+			var found bool
+			if doc, found = planDocOf(vals); !found {
 				return notFound("plan %s not found", planID)
 			}
-			v, _ := strconv.ParseUint(m["version"], 10, 64)
-			p, _ := strconv.ParseUint(m["position"], 10, 64)
-			doc = PlanDoc{JSON: []byte(m["json"]), Responsible: m["responsible"], Lead: m["lead"],
-				LeadDepartment: m["leadDepartment"], AllianceID: m["alliance"], Version: v, Position: eventstore.Position(p)}
 			return nil
 		}
 	})
 	return doc, err
+}
+
+// planFields are the fields of the plan hash that Plan reads, in planDocOf's order.
+var planFields = []string{"json", "responsible", "lead", "leadDepartment", "alliance", "version", "position"}
+
+// planDocOf decodes an HMGET of planFields; found is false when the hash holds no JSON.
+func planDocOf(vals []any) (doc PlanDoc, found bool) {
+	if len(vals) != len(planFields) {
+		return PlanDoc{}, false
+	}
+	str := func(i int) string {
+		s, _ := vals[i].(string)
+		return s
+	}
+	data := str(0)
+	if data == "" {
+		return PlanDoc{}, false
+	}
+	v, _ := strconv.ParseUint(str(5), 10, 64)
+	p, _ := strconv.ParseUint(str(6), 10, 64)
+	return PlanDoc{JSON: []byte(data), Responsible: str(1), Lead: str(2), LeadDepartment: str(3), AllianceID: str(4),
+		Version: v, Position: eventstore.Position(p)}, true
 }
 
 // HospitalPlans returns the plans a hospital leads or is responsible for, the one whose
