@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"reflect"
+	"slices"
 	"time"
 
 	"github.com/medalliance/allianced/domain"
@@ -21,12 +23,20 @@ type Commands struct {
 	store       Store
 	newID       func() ulid.ULID
 	maxAttempts int
+	// cache holds folded states so a command reads only the events after them (nil
+	// when turned off); see cache.go.
+	cache *stateCache
 }
 
 // NewCommands returns the command path over store. Event ids come from ulid.Make
-// (monotonic within the process).
-func NewCommands(store Store) *Commands {
-	return &Commands{store: store, newID: ulid.Make, maxAttempts: 12}
+// (monotonic within the process). Folded states of up to DefaultCacheStreams streams
+// are cached unless an option says otherwise.
+func NewCommands(store Store, opts ...Option) *Commands {
+	c := &Commands{store: store, newID: ulid.Make, maxAttempts: 12, cache: newStateCache(DefaultCacheStreams)}
+	for _, o := range opts {
+		o(c)
+	}
+	return c
 }
 
 // Result is what a command did: the stream's version after it and the global position
@@ -59,43 +69,81 @@ type Loaded[S any] struct {
 
 // Load reads stream and folds it into S. A stream with no events loads as the zero state.
 func Load[S Evolver[S]](ctx context.Context, store Store, stream string) (Loaded[S], error) {
-	return load[S](ctx, store, stream, "", "")
+	return load[S](ctx, store, nil, stream, "")
+}
+
+// LoadCached is Load through c's folded-state cache: it starts from the state c last
+// saw for stream and reads only the events after it, so it is as fresh as Load.
+func LoadCached[S Evolver[S]](ctx context.Context, c *Commands, stream string) (Loaded[S], error) {
+	return load[S](ctx, c.store, c.cache, stream, "")
 }
 
 const pageSize = 512
 
-func load[S Evolver[S]](ctx context.Context, store Store, stream, idemKey, idemHospital string) (Loaded[S], error) {
+// load folds stream into S, starting from cache's entry when it has one and reading only
+// the events after it, then moves the entry forward. idem, when not "", is the
+// idempotency key (see idemKey) whose first result the load looks for.
+func load[S Evolver[S]](ctx context.Context, store Store, cache *stateCache, stream, idem string) (Loaded[S], error) {
 	var l Loaded[S]
 	from := uint64(0)
+	if hit, ok := cacheGet[S](cache, stream, idem); ok {
+		l.State, l.Exists, l.Version, l.Position, l.lastHash = hit.state, true, hit.next-1, hit.position, hit.lastHash
+		if hit.replay != nil {
+			r := *hit.replay
+			r.Events = slices.Clip(r.Events)
+			l.replay = &r
+			return l, nil
+		}
+		from = hit.next
+	}
+	base := from
+	var evs []folded
 	for {
 		recs, err := store.ReadStream(ctx, stream, Forwards, from, pageSize)
 		if err != nil {
-			if domain.ErrorCode(err) == domain.CodeNotFound {
-				return l, nil
+			if domain.ErrorCode(err) != domain.CodeNotFound {
+				return Loaded[S]{}, fmt.Errorf("load %s: %w", stream, err)
 			}
-			return l, fmt.Errorf("load %s: %w", stream, err)
+			if base == 0 {
+				return Loaded[S]{}, nil
+			}
+			// The cache saw events the store no longer has: forget them and fold again.
+			cache.drop(stream, reflect.TypeFor[S]())
+			l, from, base, evs = Loaded[S]{}, 0, 0, nil
+			continue
 		}
 		for _, rec := range recs {
 			env, ev, err := Decode(rec)
 			if err != nil {
-				return l, fmt.Errorf("load %s at revision %d: %w", stream, rec.Version, err)
+				return Loaded[S]{}, fmt.Errorf("load %s at revision %d: %w", stream, rec.Version, err)
 			}
 			l.State = l.State.Evolve(ev)
 			l.Version, l.Exists, l.Position = rec.Version, true, rec.Position
-			l.lastHash = ChainHash(rec.Metadata, rec.Data)
-			if idemKey != "" && env.IdempotencyKey == idemKey && env.Actor.HospitalID == idemHospital {
+			key := idemKey(env.Actor.HospitalID, env.IdempotencyKey)
+			if idem != "" && key == idem {
 				if l.replay == nil {
 					l.replay = &Result{Stream: stream, Replayed: true}
 				}
 				l.replay.Version, l.replay.Position = rec.Version, rec.Position
 				l.replay.Events = append(l.replay.Events, ev)
 			}
+			if cache != nil {
+				evs = append(evs, folded{version: rec.Version, position: rec.Position, idem: key, event: ev})
+			}
+		}
+		if len(recs) > 0 {
+			last := recs[len(recs)-1]
+			l.lastHash = ChainHash(last.Metadata, last.Data)
 		}
 		if len(recs) < pageSize {
-			return l, nil
+			break
 		}
 		from = recs[len(recs)-1].Version + 1
 	}
+	if l.Exists {
+		cache.put(stream, reflect.TypeFor[S](), base, l.State, l.Version+1, l.Position, l.lastHash, evs)
+	}
+	return l, nil
 }
 
 // Handle runs one command against stream. decide sees the folded state and returns the
@@ -106,7 +154,7 @@ func Handle[S Evolver[S]](ctx context.Context, c *Commands, stream string, meta 
 	decide func(S) ([]domain.Event, error)) (Result, error) {
 	var lastErr error
 	for attempt := 0; attempt < c.maxAttempts; attempt++ {
-		l, err := load[S](ctx, c.store, stream, meta.IdempotencyKey, meta.Actor.HospitalID)
+		l, err := load[S](ctx, c.store, c.cache, stream, idemKey(meta.Actor.HospitalID, meta.IdempotencyKey))
 		if err != nil {
 			return Result{}, err
 		}
@@ -123,7 +171,7 @@ func Handle[S Evolver[S]](ctx context.Context, c *Commands, stream string, meta 
 		if len(events) == 0 {
 			return Result{Stream: stream, Version: l.Version, Position: l.Position}, nil
 		}
-		data, err := c.envelop(stream, meta, l.Version, l.Exists, l.lastHash, events)
+		data, tip, err := c.envelop(stream, meta, l.Version, l.Exists, l.lastHash, events)
 		if err != nil {
 			return Result{}, err
 		}
@@ -133,6 +181,7 @@ func Handle[S Evolver[S]](ctx context.Context, c *Commands, stream string, meta 
 		}
 		res, err := c.store.Append(ctx, stream, expected, data)
 		if err == nil {
+			remember(c, stream, l, res, tip, meta, data)
 			return Result{Stream: stream, Version: res.Version, Position: res.Position, Events: events}, nil
 		}
 		var wrong *WrongExpectedVersionError
@@ -153,8 +202,47 @@ func Handle[S Evolver[S]](ctx context.Context, c *Commands, stream string, meta 
 	return Result{}, fmt.Errorf("gave up after %d conflicting attempts: %w", c.maxAttempts, lastErr)
 }
 
-// envelop encodes events with their envelopes, chaining each to the previous event's hash.
-func (c *Commands) envelop(stream string, meta domain.Meta, version uint64, exists bool, prevHash string, events []domain.Event) ([]EventData, error) {
+// remember folds the events of a successful append into the cache entry the command
+// decided on. The store put them at exactly the expected version, so they follow
+// l's events; they are decoded back from the bytes written, so the cached state is the
+// one a reader of the stream folds. tip is the chain hash of the last of them.
+func remember[S Evolver[S]](c *Commands, stream string, l Loaded[S], res AppendResult, tip string,
+	meta domain.Meta, data []EventData) {
+	if c.cache == nil {
+		return
+	}
+	base := uint64(0)
+	if l.Exists {
+		base = l.Version + 1
+	}
+	if res.Version+1 != base+uint64(len(data)) {
+		return // not where the expected version put them; leave the cache to a reload
+	}
+	state := l.State
+	key := idemKey(meta.Actor.HospitalID, meta.IdempotencyKey)
+	evs := make([]folded, len(data))
+	for i, d := range data {
+		version, err := domain.SchemaVersion(d.Type)
+		if err != nil {
+			return
+		}
+		ev, err := DecodeEvent(d.Type, version, d.Data)
+		if err != nil {
+			return
+		}
+		state = state.Evolve(ev)
+		evs[i] = folded{version: base + uint64(i), idem: key, event: ev}
+	}
+	// Only the last event's position is known; earlier events of the append lie before it.
+	for i := range evs {
+		evs[i].position = res.Position
+	}
+	c.cache.put(stream, reflect.TypeFor[S](), base, state, res.Version+1, res.Position, tip, evs)
+}
+
+// envelop encodes events with their envelopes, chaining each to the previous event's
+// hash, and returns the chain hash of the last one.
+func (c *Commands) envelop(stream string, meta domain.Meta, version uint64, exists bool, prevHash string, events []domain.Event) ([]EventData, string, error) {
 	out := make([]EventData, len(events))
 	next := uint64(0)
 	if exists {
@@ -163,7 +251,7 @@ func (c *Commands) envelop(stream string, meta domain.Meta, version uint64, exis
 	for i, ev := range events {
 		typ, schema, payload, err := domain.EncodeEvent(ev)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		id := c.newID()
 		env := domain.Envelope{
@@ -173,12 +261,12 @@ func (c *Commands) envelop(stream string, meta domain.Meta, version uint64, exis
 		}
 		md, err := json.Marshal(env)
 		if err != nil {
-			return nil, fmt.Errorf("encode envelope: %w", err)
+			return nil, "", fmt.Errorf("encode envelope: %w", err)
 		}
 		out[i] = EventData{ID: id, Type: typ, Data: payload, Metadata: md}
 		prevHash = ChainHash(md, payload)
 	}
-	return out, nil
+	return out, prevHash, nil
 }
 
 // ChainHash is the tamper-evidence hash of one stored event: SHA-256 over its envelope

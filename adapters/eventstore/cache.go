@@ -1,0 +1,204 @@
+package eventstore
+
+import (
+	"container/list"
+	"reflect"
+	"sync"
+	"sync/atomic"
+
+	"github.com/medalliance/allianced/domain"
+)
+
+// DefaultCacheStreams is how many streams' folded states a Commands keeps by default.
+const DefaultCacheStreams = 100_000
+
+// Option configures a Commands.
+type Option func(*Commands)
+
+// WithCacheSize bounds the folded-state cache to n streams (least recently used first
+// out); n <= 0 turns the cache off, so every command folds its whole stream again.
+func WithCacheSize(n int) Option {
+	return func(c *Commands) { c.cache = newStateCache(n) }
+}
+
+// CacheStats counts what the folded-state cache did, for tests and metrics.
+type CacheStats struct {
+	Hits      uint64 // loads that started from a cached state and read only the delta
+	Misses    uint64 // loads that read the whole stream
+	Evictions uint64 // entries dropped to respect the bound
+	Streams   int    // entries held now
+}
+
+// CacheStats returns the cache's counters (all zero when the cache is off).
+func (c *Commands) CacheStats() CacheStats {
+	if c.cache == nil {
+		return CacheStats{}
+	}
+	c.cache.mu.Lock()
+	n := len(c.cache.entries)
+	c.cache.mu.Unlock()
+	return CacheStats{Hits: c.cache.hits.Load(), Misses: c.cache.misses.Load(),
+		Evictions: c.cache.evictions.Load(), Streams: n}
+}
+
+// stateCache keeps, per (stream, state type), the state folded from the stream's first
+// next events, with what the command path needs to continue from there: the position
+// and chain hash of the last of those events, and the first result of every idempotency
+// key they carry. An entry only ever holds what was read back from the store or what the
+// store acknowledged at exactly the expected version, and it only moves forward, so a
+// load that starts from it and reads the events after it folds the same state as a load
+// of the whole stream.
+//
+// States are shared by every goroutine that loads the stream: Evolve must return a new
+// state without writing into the old one's slices or maps (domain's aggregates copy on
+// write; domain/evolve_immutability_test.go checks each).
+type stateCache struct {
+	max int
+
+	mu      sync.Mutex
+	entries map[cacheKey]*cacheEntry
+	lru     *list.List // of *cacheEntry, most recently used at the front
+
+	hits, misses, evictions atomic.Uint64
+}
+
+type cacheKey struct {
+	stream string
+	typ    reflect.Type
+}
+
+// cacheEntry is guarded by stateCache.mu; state is never written into, only replaced.
+type cacheEntry struct {
+	key      cacheKey
+	elem     *list.Element
+	state    any    // an S
+	next     uint64 // number of events folded into state (last revision + 1); > 0
+	position Position
+	lastHash string
+	// replays maps idemKey(hospital, key) to the first result of the command that used
+	// it; the *Result values are never written once stored (a later event under the same
+	// key replaces the pointer).
+	replays map[string]*Result
+}
+
+// folded is one event a load or an append folded in, kept to extend a cache entry.
+type folded struct {
+	version  uint64
+	position Position
+	idem     string // idemKey of its envelope, "" without a key
+	event    domain.Event
+}
+
+func newStateCache(n int) *stateCache {
+	if n <= 0 {
+		return nil
+	}
+	return &stateCache{max: n, entries: make(map[cacheKey]*cacheEntry), lru: list.New()}
+}
+
+// idemKey joins an idempotency key with the hospital that used it: keys are per hospital.
+func idemKey(hospital, key string) string {
+	if key == "" {
+		return ""
+	}
+	return hospital + "\x00" + key
+}
+
+// cached is a copy of an entry's fields taken under the lock.
+type cached[S any] struct {
+	state    S
+	next     uint64
+	position Position
+	lastHash string
+	replay   *Result // the first result of the looked-up key, if the entry has it
+}
+
+// get returns the entry for (stream, S), marking it recently used, and the first result
+// of idem when the entry holds it.
+func cacheGet[S any](c *stateCache, stream, idem string) (cached[S], bool) {
+	if c == nil {
+		return cached[S]{}, false
+	}
+	key := cacheKey{stream, reflect.TypeFor[S]()}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[key]
+	if !ok {
+		c.misses.Add(1)
+		return cached[S]{}, false
+	}
+	c.hits.Add(1)
+	c.lru.MoveToFront(e.elem)
+	out := cached[S]{state: e.state.(S), next: e.next, position: e.position, lastHash: e.lastHash}
+	if idem != "" {
+		out.replay = e.replays[idem]
+	}
+	return out, true
+}
+
+// put records that folding evs (revisions baseNext .. next-1 of the stream) into the
+// state of its first baseNext events gave state. The entry moves forward only from a
+// point it covers: a missing entry is created only from a whole-stream fold (baseNext 0),
+// since its idempotency keys must be complete; an entry already at or past next, or
+// short of baseNext, is left as it is.
+func (c *stateCache) put(stream string, typ reflect.Type, baseNext uint64, state any, next uint64,
+	position Position, lastHash string, evs []folded) {
+	if c == nil || next == 0 {
+		return
+	}
+	key := cacheKey{stream, typ}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[key]
+	switch {
+	case !ok && baseNext != 0:
+		return
+	case !ok:
+		e = &cacheEntry{key: key, replays: make(map[string]*Result)}
+		e.elem = c.lru.PushFront(e)
+		c.entries[key] = e
+		c.evict()
+	case e.next >= next || e.next < baseNext:
+		return
+	default:
+		c.lru.MoveToFront(e.elem)
+	}
+	for _, f := range evs {
+		if f.version < e.next || f.idem == "" {
+			continue
+		}
+		r := &Result{Stream: stream, Replayed: true}
+		if prev := e.replays[f.idem]; prev != nil {
+			*r = *prev
+			r.Events = append(r.Events[:len(r.Events):len(r.Events)], f.event)
+		} else {
+			r.Events = []domain.Event{f.event}
+		}
+		r.Version, r.Position = f.version, f.position
+		e.replays[f.idem] = r
+	}
+	e.state, e.next, e.position, e.lastHash = state, next, position, lastHash
+}
+
+// evict drops least recently used entries beyond the bound; c.mu is held.
+func (c *stateCache) evict() {
+	for len(c.entries) > c.max {
+		e := c.lru.Remove(c.lru.Back()).(*cacheEntry)
+		delete(c.entries, e.key)
+		c.evictions.Add(1)
+	}
+}
+
+// drop removes (stream, typ)'s entry.
+func (c *stateCache) drop(stream string, typ reflect.Type) {
+	if c == nil {
+		return
+	}
+	key := cacheKey{stream, typ}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.entries[key]; ok {
+		c.lru.Remove(e.elem)
+		delete(c.entries, key)
+	}
+}
