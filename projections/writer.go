@@ -135,7 +135,7 @@ func decodeOne(rec *eventstore.RecordedEvent) (event, bool) {
 	if env.SchemaVersion == 0 {
 		env.SchemaVersion = 1
 	}
-	ev, err := domain.DecodeEvent(rec.Type, env.SchemaVersion, rec.Data)
+	ev, err := eventstore.DecodeEvent(rec.Type, env.SchemaVersion, rec.Data)
 	if err != nil {
 		return event{}, false
 	}

@@ -50,6 +50,7 @@ func main() {
 	streamLen := flag.Int("streamlen", 50, "events after which the contended phase moves to fresh streams (aggregate size)")
 	compare := flag.Bool("compare", false, "also run bbolt db.Batch with the same writers, in the same rounds")
 	dirFlag := flag.String("dir", "", "scratch directory (default: a new temporary one, removed after)")
+	readN := flag.Int("readn", 500_000, "events the read phase first appends when it finds the log empty (e.g. -phases read alone)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the embedded phases to this file")
 	phaseList := flag.String("phases", "distinct,contended,batch,read,live", "phases to run, comma-separated")
 	rounds := flag.Int("rounds", 3, "rounds in which the raw baseline and the store take turns")
@@ -146,6 +147,9 @@ func main() {
 			fmt.Sprintf("embedded, 1 writer, %d/append", *batch), embAll.n, embAll.rate(), pct(embAll.lat, 0.50), pct(embAll.lat, 0.99))
 	}
 	if phases["read"] {
+		if err := fillLog(ctx, st, *readN, *size); err != nil {
+			log.Fatal(err)
+		}
 		n, took, err := readDecode(ctx, st, *dur, false)
 		if err != nil {
 			log.Fatal(err)
@@ -475,38 +479,63 @@ func newBatches(ctx context.Context, st eventstore.Store, n, size int, total tim
 	}
 }
 
-// readDecode reads the global log from the start, decoding every event with
-// eventstore.Decode when decode is set, until the end or d passes. Decoding runs on GOMAXPROCS workers
-// while the next page is read.
+// fillLog appends n events, in appends of 1000 over 16 streams, when the log is empty,
+// so the read phase has a log to read when it runs without the append phases.
+func fillLog(ctx context.Context, st eventstore.Store, n, size int) error {
+	head, err := st.Head(ctx)
+	if err != nil || head > 0 || n <= 0 {
+		return err
+	}
+	const streams, per = 16, 1000
+	builders := make([]*eventBuilder, streams)
+	for k := range builders {
+		builders[k] = newBuilder(fmt.Sprintf("bench-read-%s-%d", ulid.Make(), k), size)
+	}
+	pools := prebuildAll(builders, (n/streams/per+1)*per)
+	for done, j := 0, 0; done < n; j++ {
+		for k := 0; k < streams && done < n; k++ {
+			exp := eventstore.NoStream()
+			if j > 0 {
+				exp = eventstore.Exact(uint64(j*per - 1))
+			}
+			if _, err := st.Append(ctx, builders[k].stream, exp, pools[k][j*per:(j+1)*per]); err != nil {
+				return err
+			}
+			done += per
+		}
+	}
+	return nil
+}
+
+// readDecode reads the global log from the start, until the end or d passes; with
+// decode set it decodes every page with eventstore.DecodeAll (spread over GOMAXPROCS,
+// results in log order) while the next page is read, as a bulk consumer of the log does.
 func readDecode(ctx context.Context, st eventstore.Store, d time.Duration, decode bool) (int, time.Duration, error) {
 	const page = 2048
-	workers := runtime.GOMAXPROCS(0)
-	pages := make(chan []eventstore.RecordedEvent, workers*2)
-	var decoded atomic.Int64
-	var firstErr atomic.Pointer[error]
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for recs := range pages {
-				for _, r := range recs {
-					if !decode {
-						break
-					}
-					if _, _, err := eventstore.Decode(r); err != nil {
-						firstErr.CompareAndSwap(nil, &err)
+	pages := make(chan []eventstore.RecordedEvent, 2)
+	done := make(chan error, 1)
+	var n int
+	go func() {
+		var first error
+		for recs := range pages {
+			if decode {
+				for _, r := range eventstore.DecodeAll(recs) {
+					if r.Err != nil && first == nil {
+						first = r.Err
 					}
 				}
-				decoded.Add(int64(len(recs)))
 			}
-		}()
-	}
+			n += len(recs)
+		}
+		done <- first
+	}()
 	start := time.Now()
 	after := eventstore.Position(0)
 	for time.Since(start) < d {
 		recs, err := st.ReadAll(ctx, after, page)
 		if err != nil {
+			close(pages)
+			<-done
 			return 0, 0, err
 		}
 		if len(recs) == 0 {
@@ -516,11 +545,10 @@ func readDecode(ctx context.Context, st eventstore.Store, d time.Duration, decod
 		after = recs[len(recs)-1].Position
 	}
 	close(pages)
-	wg.Wait()
-	if p := firstErr.Load(); p != nil {
-		return 0, 0, *p
+	if err := <-done; err != nil {
+		return 0, 0, err
 	}
-	return int(decoded.Load()), time.Since(start), nil
+	return n, time.Since(start), nil
 }
 
 // liveLatency subscribes at the head and has w writers append for d; it returns, for
