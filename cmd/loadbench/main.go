@@ -51,6 +51,7 @@ type options struct {
 	keep            bool
 	warmup          time.Duration
 	soakRate        int
+	soakData        string
 }
 
 func main() {
@@ -71,6 +72,7 @@ func main() {
 	flag.DurationVar(&o.commandsFor, "commands-for", 10*time.Second, "length of the command benchmark")
 	flag.DurationVar(&o.warmup, "warmup", 0, "warm-up before the soak's RSS samples (default: a tenth of -soak, 5s to 30s)")
 	flag.IntVar(&o.soakRate, "soak-rate", 2000, "operations per second of the soak's mixed load (0: as fast as it goes)")
+	flag.StringVar(&o.soakData, "soak-data", "grow", "the soak's writes: grow (new patients: plans created and their steps recorded) or steady (idempotent retries of recorded steps: the whole command path, no new data)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the data directories (printed) instead of deleting them")
 	flag.StringVar(&serveBaseline, "serve-baseline", "", "internal: serve the echo + go-redis baseline on this address")
 	flag.StringVar(&redisAddr, "redis-addr", "127.0.0.1:6379", "internal: Redis address of the baseline server")
@@ -396,6 +398,9 @@ func benchCommands(ctx context.Context, o options, tmp string, client *http.Clie
 // soak runs a mixed load (plan reads, step completions and new plans) and samples the
 // server's resident size once a second after a warm-up.
 func soak(ctx context.Context, o options, tmp string, client *http.Client) error {
+	if o.soakData != "grow" && o.soakData != "steady" {
+		return fmt.Errorf("-soak-data %q: want grow or steady", o.soakData)
+	}
 	dir, err := mustDir(tmp, "soak")
 	if err != nil {
 		return err
@@ -420,7 +425,7 @@ func soak(ctx context.Context, o options, tmp string, client *http.Client) error
 	if o.soakRate > 0 {
 		rate = fmt.Sprintf("%d ops/s", o.soakRate)
 	}
-	fmt.Printf("\n== (c) memory soak: %v after a %v warm-up, mixed load (24 readers, 8 writers, %s), %s\n", o.soak, warm, rate, mode)
+	fmt.Printf("\n== (c) memory soak: %v after a %v warm-up, mixed load (24 readers, 8 writers, %s, data %s), %s\n", o.soak, warm, rate, o.soakData, mode)
 	srv, err := startAllianced(o.bin, dir, extra...)
 	if err != nil {
 		return err
@@ -446,9 +451,24 @@ func soak(ctx context.Context, o options, tmp string, client *http.Client) error
 	}
 	cursors := make([]cursor, writers)
 	tokens := limiter(ctx, o.soakRate)
+	retryKey := func(plan string) string { return "soak-" + plan }
+	if o.soakData == "steady" {
+		for _, p := range readable {
+			if _, err := f.api.post(ctx, f.member, "/v1/plans/"+p+"/steps/"+f.steps[0]+"/complete",
+				map[string]any{"administeredDose": "100 mg"}, "Idempotency-Key", retryKey(p)); err != nil {
+				return err
+			}
+		}
+	}
 	mixed := func(ctx context.Context, w, i int) error {
 		if w < readers {
 			return f.readPlan(ctx, readable[rand.IntN(len(readable))])
+		}
+		if o.soakData == "steady" { // a retry: loads, recognises the key, appends nothing
+			p := readable[rand.IntN(len(readable))]
+			_, err := f.api.post(ctx, f.member, "/v1/plans/"+p+"/steps/"+f.steps[0]+"/complete",
+				map[string]any{"administeredDose": "100 mg"}, "Idempotency-Key", retryKey(p))
+			return err
 		}
 		c := &cursors[w-readers]
 		if c.plan == "" || c.step >= len(f.steps) {
@@ -521,8 +541,8 @@ func soak(ctx context.Context, o options, tmp string, client *http.Client) error
 	drift := 100 * float64(last-first) / float64(first)
 	fmt.Printf("RSS after warm-up %.1f MiB, at end %.1f MiB, max %.1f MiB, drift %+.1f%% over %.0fs (%d samples, one a second)\n",
 		mib(first), mib(last), mib(peak), drift, (samples[len(samples)-1].at - samples[0].at).Seconds(), len(samples))
-	summary = append(summary, fmt.Sprintf("soak: RSS %.1f -> %.1f MiB (max %.1f), drift %+.1f%% over %.0fs at %.0f ops/s",
-		mib(first), mib(last), mib(peak), drift, (samples[len(samples)-1].at-samples[0].at).Seconds(), result.Rate()))
+	summary = append(summary, fmt.Sprintf("soak (%s): RSS %.1f -> %.1f MiB (max %.1f), drift %+.1f%% over %.0fs at %.0f ops/s",
+		o.soakData, mib(first), mib(last), mib(peak), drift, (samples[len(samples)-1].at-samples[0].at).Seconds(), result.Rate()))
 	fmt.Print("timeline (s: RSS MiB / Go heap in use MiB):")
 	for i := 0; i < 10; i++ {
 		sm := samples[i*(len(samples)-1)/9]
