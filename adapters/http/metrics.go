@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/medalliance/allianced/adapters/eventstore"
@@ -16,6 +17,21 @@ type Metrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 	appends  *prometheus.HistogramVec
+
+	// observers caches the request counter and latency observer of each route, method
+	// and status (an observerKey -> *requestObservers), so a request costs no label
+	// hashing or status formatting once its combination was seen.
+	observers sync.Map
+}
+
+type observerKey struct {
+	route, method string
+	status        int
+}
+
+type requestObservers struct {
+	requests prometheus.Counter
+	latency  prometheus.Observer
 }
 
 // NewMetrics creates the metrics with the Go and process collectors registered.
@@ -40,8 +56,17 @@ func NewMetrics() *Metrics {
 }
 
 func (m *Metrics) observeRequest(route, method string, status int, d time.Duration) {
-	m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
-	m.latency.WithLabelValues(route, method).Observe(d.Seconds())
+	k := observerKey{route: route, method: method, status: status}
+	v, ok := m.observers.Load(k)
+	if !ok {
+		v, _ = m.observers.LoadOrStore(k, &requestObservers{
+			requests: m.requests.WithLabelValues(route, method, strconv.Itoa(status)),
+			latency:  m.latency.WithLabelValues(route, method),
+		})
+	}
+	o := v.(*requestObservers)
+	o.requests.Inc()
+	o.latency.Observe(d.Seconds())
 }
 
 // registerLag exports the projection lag (events behind the log head), read at scrape.
