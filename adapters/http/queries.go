@@ -255,7 +255,12 @@ func (s *Server) getPlan(c echo.Context, p *Claims) error {
 		return err
 	}
 	s.recordAccess(p, "plan", id, domain.AccessAllowed)
-	c.Response().Header().Set("ETag", etag(doc.Version))
+	h := c.Response().Header()
+	h.Set("ETag", etag(doc.Version))
+	// With its length known the body goes out in one piece rather than chunked (a
+	// plan view is larger than net/http's buffer, which would otherwise switch to
+	// chunked encoding and write a terminating chunk of its own).
+	h.Set(echo.HeaderContentLength, strconv.Itoa(len(doc.JSON)))
 	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, doc.JSON)
 }
 
