@@ -12,8 +12,10 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -273,10 +275,20 @@ func validRequestID(id string) bool {
 	return true
 }
 
+// requestIDPrefix makes the generated request ids of this process distinct from other
+// processes' (replicas, restarts); requestIDSeq numbers them within the process, so a
+// request id costs no system call for randomness.
+var (
+	requestIDPrefix = func() string {
+		var b [8]byte
+		_, _ = rand.Read(b[:])
+		return hex.EncodeToString(b[:]) + "-"
+	}()
+	requestIDSeq atomic.Uint64
+)
+
 func newRequestID() string {
-	var b [12]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
+	return requestIDPrefix + strconv.FormatUint(requestIDSeq.Add(1), 36)
 }
 
 func requestID(c echo.Context) string {
