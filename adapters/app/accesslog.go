@@ -39,6 +39,7 @@ type AccessLog struct {
 
 	mu      sync.Mutex
 	pending []domain.AccessEntry
+	spare   []domain.AccessEntry // an emptied buffer a written batch left, for the next pending
 	kick    chan struct{}
 
 	// tails caches the last revision and hash of each daily stream this process wrote,
@@ -73,7 +74,8 @@ func NewAccessLog(store eventstore.Store, opts AccessLogOptions) *AccessLog {
 	return &AccessLog{store: store, opts: opts, kick: make(chan struct{}, 1), tails: map[string]tail{}, done: make(chan struct{})}
 }
 
-// Record queues one read. It never blocks on I/O.
+// Record queues one read. It never blocks on I/O and costs an append to a buffer that
+// is reused from batch to batch.
 func (l *AccessLog) Record(e domain.AccessEntry) {
 	if l == nil {
 		return
@@ -129,8 +131,9 @@ func (l *AccessLog) Wait() { <-l.done }
 func (l *AccessLog) Flush(ctx context.Context) error {
 	l.mu.Lock()
 	batch := l.pending
-	l.pending = nil
+	l.pending, l.spare = l.spare, nil
 	l.mu.Unlock()
+	whole := batch
 	for len(batch) > 0 {
 		n := min(len(batch), l.opts.BatchSize)
 		// One append per day: a batch spanning midnight splits at the day boundary.
@@ -149,6 +152,16 @@ func (l *AccessLog) Flush(ctx context.Context) error {
 		}
 		l.written.Add(uint64(n))
 		batch = batch[n:]
+	}
+	// Every entry is durable: the buffer serves the next batch (emptied, so it holds
+	// no strings alive), unless a burst made it much larger than a batch.
+	if cap(whole) > 0 && cap(whole) <= 4*l.opts.BatchSize {
+		clear(whole)
+		l.mu.Lock()
+		if l.spare == nil {
+			l.spare = whole[:0]
+		}
+		l.mu.Unlock()
 	}
 	return nil
 }
