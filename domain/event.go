@@ -3,9 +3,11 @@ package domain
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"reflect"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/oklog/ulid/v2"
@@ -59,6 +61,9 @@ type registration struct {
 var (
 	registryMu sync.RWMutex
 	registry   = map[string]registration{}
+	// registrySnap is a copy of registry replaced whole on every Register, so the
+	// decoding hot path looks types up without taking registryMu.
+	registrySnap atomic.Pointer[map[string]registration]
 )
 
 // Register records event type E under its EventType name at the given current schema
@@ -80,6 +85,8 @@ func Register[E Event](aggregate string, version int, upcasters map[int]Upcaster
 		panic("domain.Register: schema version must be >= 1: " + name)
 	}
 	registry[name] = registration{version: version, typ: t, upcasters: upcasters, aggregate: aggregate}
+	snap := maps.Clone(registry)
+	registrySnap.Store(&snap)
 }
 
 // EventTypes lists every registered event type name, sorted.
@@ -167,9 +174,11 @@ func DecodeEvent(typ string, version int, data []byte) (Event, error) {
 // It lets adapters plug in a faster decoder without the domain importing one; unmarshal
 // must follow encoding/json's semantics, return an error for bad input and never panic.
 func DecodeEventWith(typ string, version int, data []byte, unmarshal func(data []byte, v any) error) (Event, error) {
-	registryMu.RLock()
-	r, ok := registry[typ]
-	registryMu.RUnlock()
+	var r registration
+	ok := false
+	if snap := registrySnap.Load(); snap != nil {
+		r, ok = (*snap)[typ]
+	}
 	if !ok {
 		return nil, unknownType(typ)
 	}

@@ -2,6 +2,7 @@ package eventstore
 
 import (
 	"encoding"
+	"encoding/binary"
 	"encoding/json"
 	"reflect"
 	"sync"
@@ -308,22 +309,33 @@ func (p *parser) object(v reflect.Value, c *codec) bool {
 		return true
 	}
 	var seen uint64
+	next := 0 // encoding/json writes fields in declaration order: try that one first
 	for {
-		key, ok := p.plainString()
-		if !ok {
-			return false
-		}
 		k := -1
-		for j := range c.fields {
-			if c.fields[j].name == string(key) {
-				k = j
-				break
+		if next < len(c.fields) {
+			if name := c.fields[next].name; len(p.b)-p.i > len(name)+1 && p.b[p.i] == '"' &&
+				p.b[p.i+1+len(name)] == '"' && string(p.b[p.i+1:p.i+1+len(name)]) == name {
+				k = next
+				p.i += len(name) + 2
+			}
+		}
+		if k < 0 {
+			key, ok := p.plainString()
+			if !ok {
+				return false
+			}
+			for j := range c.fields {
+				if c.fields[j].name == string(key) {
+					k = j
+					break
+				}
 			}
 		}
 		if k < 0 || seen&(1<<k) != 0 {
 			return false // unknown (or case-folded) or repeated key: encoding/json decides
 		}
 		seen |= 1 << k
+		next = k + 1
 		p.ws()
 		if p.i >= len(p.b) || p.b[p.i] != ':' {
 			return false
@@ -394,7 +406,18 @@ func (p *parser) plainString() ([]byte, bool) {
 	}
 	start := p.i + 1
 	ascii := true
-	for j := start; j < len(p.b); j++ {
+	j := start
+	// Eight bytes at a time while none is a quote, a backslash or a control byte.
+	for ; j+8 <= len(p.b); j += 8 {
+		w := binary.LittleEndian.Uint64(p.b[j:])
+		if hasZeroByte(w^(lsb*'"'))|hasZeroByte(w^(lsb*'\\'))|hasLess(w, 0x20) != 0 {
+			break
+		}
+		if w&(lsb*0x80) != 0 {
+			ascii = false
+		}
+	}
+	for ; j < len(p.b); j++ {
 		c := p.b[j]
 		switch {
 		case c == '"':
@@ -412,6 +435,15 @@ func (p *parser) plainString() ([]byte, bool) {
 	}
 	return nil, false
 }
+
+// lsb has the lowest bit of every byte of a word set: lsb*c repeats byte c.
+const lsb = 0x0101010101010101
+
+// hasZeroByte is non-zero exactly when some byte of w is 0.
+func hasZeroByte(w uint64) uint64 { return (w - lsb) &^ w & (lsb * 0x80) }
+
+// hasLess is non-zero exactly when some byte of w is below n (n <= 128).
+func hasLess(w, n uint64) uint64 { return (w - lsb*n) &^ w & (lsb * 0x80) }
 
 func (p *parser) literal(lit string) bool {
 	if len(p.b)-p.i >= len(lit) && string(p.b[p.i:p.i+len(lit)]) == lit {
