@@ -2,6 +2,7 @@ package eventstore
 
 import (
 	"container/list"
+	"context"
 	"reflect"
 	"sync"
 	"sync/atomic"
@@ -200,5 +201,49 @@ func (c *stateCache) drop(stream string, typ reflect.Type) {
 	if e, ok := c.entries[key]; ok {
 		c.lru.Remove(e.elem)
 		delete(c.entries, key)
+	}
+}
+
+// streamQueue lets one command at a time run per stream in this process, the others
+// waiting in arrival order. Commands of one replica on one stream would otherwise race:
+// only one append per stream can win a round, and with cached states making each retry
+// nearly free, a writer backing off after a conflict could lose to fresh arrivals round
+// after round until it gave up. Writers in other processes still meet as conflicts.
+type streamQueue struct {
+	mu    sync.Mutex
+	slots map[string]*streamSlot
+}
+
+type streamSlot struct {
+	turn  chan struct{} // holds one token while a command runs; senders queue FIFO
+	users int           // commands holding or waiting for the slot, guarded by mu
+}
+
+// enter waits for stream's turn (or ctx) and returns the function that gives it up.
+func (q *streamQueue) enter(ctx context.Context, stream string) (leave func(), err error) {
+	q.mu.Lock()
+	if q.slots == nil {
+		q.slots = make(map[string]*streamSlot)
+	}
+	s := q.slots[stream]
+	if s == nil {
+		s = &streamSlot{turn: make(chan struct{}, 1)}
+		q.slots[stream] = s
+	}
+	s.users++
+	q.mu.Unlock()
+	release := func() {
+		q.mu.Lock()
+		if s.users--; s.users == 0 {
+			delete(q.slots, stream)
+		}
+		q.mu.Unlock()
+	}
+	select {
+	case s.turn <- struct{}{}:
+		return func() { <-s.turn; release() }, nil
+	case <-ctx.Done():
+		release()
+		return nil, ctx.Err()
 	}
 }

@@ -26,6 +26,8 @@ type Commands struct {
 	// cache holds folded states so a command reads only the events after them (nil
 	// when turned off); see cache.go.
 	cache *stateCache
+	// queue runs one command per stream at a time when the cache is on.
+	queue streamQueue
 }
 
 // NewCommands returns the command path over store. Event ids come from ulid.Make
@@ -150,8 +152,18 @@ func load[S Evolver[S]](ctx context.Context, store Store, cache *stateCache, str
 // events to append (none is a successful no-op). ifMatch, when not nil, is the revision
 // the client last saw (HTTP If-Match): a mismatch is a conflict returned at once, with
 // no retry, since the client decided on a state that is gone.
+//
+// With the cache on, commands of c on one stream run one at a time, in arrival order
+// (conflicts then come only from other processes); decide must not itself run a command.
 func Handle[S Evolver[S]](ctx context.Context, c *Commands, stream string, meta domain.Meta, ifMatch *uint64,
 	decide func(S) ([]domain.Event, error)) (Result, error) {
+	if c.cache != nil {
+		leave, err := c.queue.enter(ctx, stream)
+		if err != nil {
+			return Result{}, err
+		}
+		defer leave()
+	}
 	var lastErr error
 	for attempt := 0; attempt < c.maxAttempts; attempt++ {
 		l, err := load[S](ctx, c.store, c.cache, stream, idemKey(meta.Actor.HospitalID, meta.IdempotencyKey))
