@@ -31,6 +31,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -150,16 +151,22 @@ func main() {
 		if err := fillLog(ctx, st, *readN, *size); err != nil {
 			log.Fatal(err)
 		}
+		cpu0 := processCPU()
 		n, took, err := readDecode(ctx, st, *dur, false)
 		if err != nil {
 			log.Fatal(err)
 		}
-		fmt.Printf("%-34s events=%d rate=%.0f/s\n", "embedded, ReadAll only", n, float64(n)/took.Seconds())
+		cpu1 := processCPU()
+		fmt.Printf("%-34s events=%d rate=%.0f/s cpu=%.2fµs/event\n", "embedded, ReadAll only", n, float64(n)/took.Seconds(),
+			float64((cpu1-cpu0).Microseconds())/float64(max(n, 1)))
 		n, took, err = readDecode(ctx, st, *dur, true)
 		if err != nil {
 			log.Fatal(err)
 		}
-		fmt.Printf("%-34s events=%d rate=%.0f/s  (bar: >= 500000 events/s)\n", "embedded, ReadAll + Decode", n, float64(n)/took.Seconds())
+		cpu2 := processCPU()
+		perEvent := float64((cpu2 - cpu1).Microseconds()) / float64(max(n, 1))
+		fmt.Printf("%-34s events=%d rate=%.0f/s cpu=%.2fµs/event (%d cores' worth: %.0f/s)  (bar: >= 500000 events/s)\n",
+			"embedded, ReadAll + Decode", n, float64(n)/took.Seconds(), perEvent, runtime.GOMAXPROCS(0), float64(runtime.GOMAXPROCS(0))*1e6/perEvent)
 	}
 	if phases["live"] {
 		live := liveLatency(ctx, st, 8, *size, *dur)
@@ -505,6 +512,16 @@ func fillLog(ctx context.Context, st eventstore.Store, n, size int) error {
 		}
 	}
 	return nil
+}
+
+// processCPU returns the user and system CPU time the process has used so far: on a
+// machine shared with other work, CPU per event says what a rate alone cannot.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // readDecode reads the global log from the start, until the end or d passes; with
