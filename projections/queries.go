@@ -53,6 +53,12 @@ type Queries struct {
 	watchers map[string]map[*planWatch]struct{}
 	closed   bool
 
+	// plans caches plan documents read by the fast path, keyed by plan id, with the
+	// generation they were read from; planBytes is the size of their JSON. See planFast.
+	planMu    sync.RWMutex
+	plans     map[string]cachedPlan
+	planBytes int
+
 	ps     *redis.PubSub
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -78,7 +84,8 @@ func NewQueries(rdb redis.UniversalClient, opt QueryOptions) *Queries {
 	ctx, cancel := context.WithCancel(context.Background())
 	q := &Queries{rdb: rdb, prefix: opt.Prefix, timeout: opt.Timeout, now: opt.Now, log: opt.Logger,
 		known: map[string]eventstore.Position{}, wake: make(chan struct{}),
-		watchers: map[string]map[*planWatch]struct{}{}, cancel: cancel, done: make(chan struct{})}
+		watchers: map[string]map[*planWatch]struct{}{}, cancel: cancel, done: make(chan struct{}),
+		plans: map[string]cachedPlan{}}
 	q.ps = rdb.Subscribe(ctx, checkpointChannel(opt.Prefix), generationChannel(opt.Prefix))
 	go q.listen(ctx)
 	if opt.Projector != nil {
@@ -204,8 +211,8 @@ func (q *Queries) generation(ctx context.Context) (string, error) {
 	return gen, nil
 }
 
-// planFast answers Plan with one HMGET of the plan hash in the cached current
-// generation, when that needs no transaction:
+// planFast answers Plan with one round trip in the cached current generation, when
+// that needs no transaction:
 //   - the generation is cached (learnt from Redis, kept current by the generation
 //     channel, forgotten whenever the subscription breaks), and
 //   - the checkpoint known in-process for that generation (from the in-process
@@ -214,11 +221,17 @@ func (q *Queries) generation(ctx context.Context) (string, error) {
 //     it, and a commit changes the plan hash in the same MULTI/EXEC, so a hash read
 //     afterwards reflects at least minPos.
 //
-// The plan's view is one hash, so the HMGET alone is a snapshot of one commit. ok is
-// false when the transactional path must answer: no cached generation, minPos not
-// covered yet (the read must wait), or no plan in the hash: the generation may just
-// have been switched and the old one deleted, so only the consistent read may say
-// "not found".
+// The plan's view is one hash, so one read of it is a snapshot of one commit. The
+// round trip is an HMGET of the fields Plan needs, or, when this process holds the
+// plan's document from the same generation, an HGET of the hash's position only: every
+// change of a plan's view stamps the position of the event that made it, so an equal
+// position means the cached document is the stored one, and a plan's JSON crosses the
+// network once per change rather than once per read.
+//
+// ok is false when the transactional path must answer: no cached generation, minPos
+// not covered yet (the read must wait), or no plan in the hash: the generation may
+// just have been switched and the old one deleted, so only the consistent read may
+// say "not found".
 func (q *Queries) planFast(ctx context.Context, planID string, minPos eventstore.Position) (doc PlanDoc, ok bool, err error) {
 	q.mu.Lock()
 	gen := q.gen
@@ -227,12 +240,56 @@ func (q *Queries) planFast(ctx context.Context, planID string, minPos eventstore
 	if !covered {
 		return PlanDoc{}, false, nil
 	}
-	vals, err := q.rdb.HMGet(ctx, keyspace{prefix: q.prefix, gen: gen}.plan(planID), planFields...).Result()
+	key := keyspace{prefix: q.prefix, gen: gen}.plan(planID)
+	q.planMu.RLock()
+	c, cached := q.plans[planID]
+	q.planMu.RUnlock()
+	if cached && c.gen == gen {
+		s, err := q.rdb.HGet(ctx, key, "position").Result()
+		if errors.Is(err, redis.Nil) {
+			return PlanDoc{}, false, nil
+		}
+		if err != nil {
+			return PlanDoc{}, false, unavailable(err)
+		}
+		if pos, perr := strconv.ParseUint(s, 10, 64); perr == nil && eventstore.Position(pos) == c.doc.Position {
+			return c.doc, true, nil
+		}
+	}
+	vals, err := q.rdb.HMGet(ctx, key, planFields...).Result()
 	if err != nil {
 		return PlanDoc{}, false, unavailable(err)
 	}
-	doc, ok = planDocOf(vals)
+	if doc, ok = planDocOf(vals); ok {
+		q.cachePlan(planID, gen, doc)
+	}
 	return doc, ok, nil
+}
+
+// cachedPlan is a plan document as stored in generation gen.
+type cachedPlan struct {
+	gen string
+	doc PlanDoc
+}
+
+// planCacheBytes bounds the JSON held by the plan cache; past it the cache starts over.
+const planCacheBytes = 32 << 20
+
+func (q *Queries) cachePlan(planID, gen string, doc PlanDoc) {
+	q.planMu.Lock()
+	defer q.planMu.Unlock()
+	if old, ok := q.plans[planID]; ok {
+		if old.gen == gen && old.doc.Position > doc.Position {
+			return // a slower reader must not put back an older document
+		}
+		q.planBytes -= len(old.doc.JSON)
+	}
+	if q.planBytes+len(doc.JSON) > planCacheBytes {
+		clear(q.plans)
+		q.planBytes = 0
+	}
+	q.plans[planID] = cachedPlan{gen: gen, doc: doc}
+	q.planBytes += len(doc.JSON)
 }
 
 // reader queues a read's commands on pipe and returns the function that decodes them

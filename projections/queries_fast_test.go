@@ -112,7 +112,8 @@ func switchGenerationSilently(t *testing.T, rdb *redis.Client, prefix string) (o
 }
 
 // TestPlanFastPath: once the generation is known, a plan read whose minPosition is
-// covered is one HMGET; a read that must wait, a plan that is not there, and a plan
+// covered is one round trip (HMGET, or HGET of the position once the document is
+// cached); a read that must wait, a plan that is not there, and a plan
 // whose cached generation was switched and deleted all go through the consistent
 // transaction and answer correctly.
 func TestPlanFastPath(t *testing.T) {
@@ -131,7 +132,7 @@ func TestPlanFastPath(t *testing.T) {
 	}
 	h.take()
 
-	t.Run("covered reads are one HMGET", func(t *testing.T) {
+	t.Run("covered reads are one round trip", func(t *testing.T) {
 		for _, minPos := range []uint64{0, uint64(s.head), uint64(want.Position)} {
 			doc, err := q.Plan(ctx, s.plan, eventstore.Position(minPos))
 			if err != nil {
@@ -143,9 +144,32 @@ func TestPlanFastPath(t *testing.T) {
 			}
 		}
 		single, pipes := h.take()
-		if single["hmget"] != 3 || pipes != 0 || len(single) != 1 {
-			t.Errorf("sent %v and %d pipelines, want 3 HMGETs only", single, pipes)
+		if single["hmget"] != 1 || single["hget"] != 2 || pipes != 0 || len(single) != 2 {
+			t.Errorf("sent %v and %d pipelines, want one HMGET (the document), then 2 HGETs (its position)", single, pipes)
 		}
+	})
+
+	t.Run("a changed plan is read again", func(t *testing.T) {
+		gen := rdb.Get(ctx, prefix+":current").Val()
+		key := prefix + ":" + gen + ":plan:" + s.plan
+		changed := `{"changed":true}`
+		if err := rdb.HSet(ctx, key, "json", changed, "position", uint64(want.Position)+1).Err(); err != nil {
+			t.Fatal(err)
+		}
+		doc, err := q.Plan(ctx, s.plan, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(doc.JSON) != changed || doc.Position != want.Position+1 {
+			t.Fatalf("after the change: %s at %d, want %s at %d", doc.JSON, doc.Position, changed, want.Position+1)
+		}
+		if err := rdb.HSet(ctx, key, "json", want.JSON, "position", uint64(want.Position)).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if doc, err := q.Plan(ctx, s.plan, 0); err != nil || string(doc.JSON) != string(want.JSON) {
+			t.Fatalf("after the change back: %s, %v", doc.JSON, err)
+		}
+		h.take()
 	})
 
 	t.Run("not found is re-checked by the transaction", func(t *testing.T) {
@@ -181,15 +205,18 @@ func TestPlanFastPath(t *testing.T) {
 			t.Fatalf("read after the switch differs:\n%s\nwant\n%s", doc.JSON, want.JSON)
 		}
 		single, pipes := h.take()
-		if single["hmget"] != 1 || pipes < 1 {
-			t.Errorf("sent %v and %d pipelines, want one HMGET then the transaction", single, pipes)
+		if single["hget"] != 1 || pipes < 1 {
+			t.Errorf("sent %v and %d pipelines, want one HGET (of the cached document's position) then the transaction", single, pipes)
 		}
-		// The transaction learnt the new generation: the next read is fast again.
-		if _, err := q.Plan(ctx, s.plan, 0); err != nil {
-			t.Fatal(err)
+		// The transaction learnt the new generation: the next reads are fast again,
+		// the first fetching the document from the new generation.
+		for range 2 {
+			if doc, err := q.Plan(ctx, s.plan, 0); err != nil || string(doc.JSON) != string(want.JSON) {
+				t.Fatalf("read after the switch: %v", err)
+			}
 		}
-		if single, pipes := h.take(); single["hmget"] != 1 || pipes != 0 {
-			t.Errorf("second read after the switch to %s sent %v and %d pipelines, want one HMGET", newGen, single, pipes)
+		if single, pipes := h.take(); single["hmget"] != 1 || single["hget"] != 1 || pipes != 0 {
+			t.Errorf("reads after the switch to %s sent %v and %d pipelines, want one HMGET, then one HGET", newGen, single, pipes)
 		}
 	})
 }

@@ -222,7 +222,8 @@ type PlanSummary struct {
 }
 
 // PlanDoc is what Queries.Plan returns: the plan view's JSON, to send as it is, and the
-// facts the HTTP layer needs to decide whether the caller may read it.
+// facts the HTTP layer needs to decide whether the caller may read it. JSON may be
+// shared with other reads of the same plan (Queries caches it): read it, never modify it.
 type PlanDoc struct {
 	JSON           []byte
 	Responsible    string
