@@ -133,9 +133,10 @@ func (a *App) newAggregateID(ctx context.Context, call Call, operation string, a
 	return claimed, nil
 }
 
-// load folds one aggregate's stream; a missing stream is the zero state.
+// load folds one aggregate's stream through the command path's state cache (reading
+// only the events after the cached state); a missing stream is the zero state.
 func load[S eventstore.Evolver[S]](ctx context.Context, a *App, stream string) (S, error) {
-	l, err := eventstore.Load[S](ctx, a.store, stream)
+	l, err := eventstore.LoadCached[S](ctx, a.cmds, stream)
 	return l.State, err
 }
 

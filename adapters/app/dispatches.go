@@ -73,7 +73,7 @@ func (a *App) assign(ctx context.Context, call Call, in AssignExpertInput, reass
 		cmd = domain.ReassignExpert{DispatchID: in.DispatchID, ExpertID: in.ExpertID, ExpertName: in.ExpertName, Reason: in.Reason, By: call.Actor, At: at}
 	}
 	// A retry of a command that already succeeded returns its first result at once.
-	loaded, err := eventstore.Load[domain.Dispatch](ctx, a.store, stream)
+	loaded, err := eventstore.LoadCached[domain.Dispatch](ctx, a.cmds, stream)
 	if err != nil {
 		return Outcome{}, err
 	}
