@@ -65,8 +65,9 @@ func hashValues(cmd *redis.MapStringStringCmd) ([]string, error) {
 
 // Plan returns a plan's view JSON and the facts needed to authorize reading it.
 //
-// The common case is one HMGET (see planFast); the consistent MULTI/EXEC read of read
-// runs when the fast path cannot answer: the generation is not known, minPos is beyond
+// The common case is one round trip, an HGET of the position while this process holds
+// the plan's current document, else an HMGET (see planFast); the consistent MULTI/EXEC
+// read runs when the fast path cannot answer: the generation is not known, minPos is beyond
 // the checkpoint known in-process (the read must wait), or the plan was not found.
 func (q *Queries) Plan(ctx context.Context, planID string, minPos eventstore.Position) (PlanDoc, error) {
 	if doc, ok, err := q.planFast(ctx, planID, minPos); ok || err != nil {
