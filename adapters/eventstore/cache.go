@@ -13,13 +13,27 @@ import (
 // DefaultCacheStreams is how many streams' folded states a Commands keeps by default.
 const DefaultCacheStreams = 100_000
 
+// DefaultCacheEvents bounds, by default, the events a Commands' cache stands for: each
+// entry counts the events folded into its state (a state grows with its stream) plus
+// those it keeps as first results of idempotency keys. At a few hundred bytes an event
+// this keeps the cache to some hundreds of megabytes whatever the streams' lengths.
+const DefaultCacheEvents = 2_000_000
+
 // Option configures a Commands.
 type Option func(*Commands)
 
 // WithCacheSize bounds the folded-state cache to n streams (least recently used first
-// out); n <= 0 turns the cache off, so every command folds its whole stream again.
+// out), with the default event bound; n <= 0 turns the cache off, so every command folds
+// its whole stream again.
 func WithCacheSize(n int) Option {
-	return func(c *Commands) { c.cache = newStateCache(n) }
+	return WithCacheLimits(n, DefaultCacheEvents)
+}
+
+// WithCacheLimits bounds the folded-state cache to streams streams and to events events
+// (see DefaultCacheEvents), dropping least recently used streams first; a stream longer
+// than the event bound is not cached. streams <= 0 or events <= 0 turns the cache off.
+func WithCacheLimits(streams, events int) Option {
+	return func(c *Commands) { c.cache = newStateCache(streams, events) }
 }
 
 // CacheStats counts what the folded-state cache did, for tests and metrics.
@@ -28,6 +42,7 @@ type CacheStats struct {
 	Misses    uint64 // loads that read the whole stream
 	Evictions uint64 // entries dropped to respect the bound
 	Streams   int    // entries held now
+	Events    int    // events the entries stand for now (see DefaultCacheEvents)
 }
 
 // CacheStats returns the cache's counters (all zero when the cache is off).
@@ -36,10 +51,10 @@ func (c *Commands) CacheStats() CacheStats {
 		return CacheStats{}
 	}
 	c.cache.mu.Lock()
-	n := len(c.cache.entries)
+	n, w := len(c.cache.entries), c.cache.weight
 	c.cache.mu.Unlock()
 	return CacheStats{Hits: c.cache.hits.Load(), Misses: c.cache.misses.Load(),
-		Evictions: c.cache.evictions.Load(), Streams: n}
+		Evictions: c.cache.evictions.Load(), Streams: n, Events: w}
 }
 
 // stateCache keeps, per (stream, state type), the state folded from the stream's first
@@ -54,11 +69,12 @@ func (c *Commands) CacheStats() CacheStats {
 // state without writing into the old one's slices or maps (domain's aggregates copy on
 // write; domain/evolve_immutability_test.go checks each).
 type stateCache struct {
-	max int
+	max, maxWeight int
 
 	mu      sync.Mutex
 	entries map[cacheKey]*cacheEntry
 	lru     *list.List // of *cacheEntry, most recently used at the front
+	weight  int        // sum of the entries' weights
 
 	hits, misses, evictions atomic.Uint64
 }
@@ -80,6 +96,8 @@ type cacheEntry struct {
 	// it; the *Result values are never written once stored (a later event under the same
 	// key replaces the pointer).
 	replays map[string]*Result
+	// weight is next plus the events held in replays: what the entry stands for.
+	weight int
 }
 
 // folded is one event a load or an append folded in, kept to extend a cache entry.
@@ -90,11 +108,11 @@ type folded struct {
 	event    domain.Event
 }
 
-func newStateCache(n int) *stateCache {
-	if n <= 0 {
+func newStateCache(streams, events int) *stateCache {
+	if streams <= 0 || events <= 0 {
 		return nil
 	}
-	return &stateCache{max: n, entries: make(map[cacheKey]*cacheEntry), lru: list.New()}
+	return &stateCache{max: streams, maxWeight: events, entries: make(map[cacheKey]*cacheEntry), lru: list.New()}
 }
 
 // idemKey joins an idempotency key with the hospital that used it: keys are per hospital.
@@ -158,12 +176,12 @@ func (c *stateCache) put(stream string, typ reflect.Type, baseNext uint64, state
 		e = &cacheEntry{key: key, replays: make(map[string]*Result)}
 		e.elem = c.lru.PushFront(e)
 		c.entries[key] = e
-		c.evict()
 	case e.next >= next || e.next < baseNext:
 		return
 	default:
 		c.lru.MoveToFront(e.elem)
 	}
+	added := int(next - e.next) // events folded into the state
 	for _, f := range evs {
 		if f.version < e.next || f.idem == "" {
 			continue
@@ -177,15 +195,20 @@ func (c *stateCache) put(stream string, typ reflect.Type, baseNext uint64, state
 		}
 		r.Version, r.Position = f.version, f.position
 		e.replays[f.idem] = r
+		added++ // and one more kept for the key's replay
 	}
+	e.weight += added
+	c.weight += added
 	e.state, e.next, e.position, e.lastHash = state, next, position, lastHash
+	c.evict()
 }
 
-// evict drops least recently used entries beyond the bound; c.mu is held.
+// evict drops least recently used entries beyond the bounds; c.mu is held.
 func (c *stateCache) evict() {
-	for len(c.entries) > c.max {
+	for len(c.entries) > c.max || c.weight > c.maxWeight {
 		e := c.lru.Remove(c.lru.Back()).(*cacheEntry)
 		delete(c.entries, e.key)
+		c.weight -= e.weight
 		c.evictions.Add(1)
 	}
 }
@@ -201,6 +224,7 @@ func (c *stateCache) drop(stream string, typ reflect.Type) {
 	if e, ok := c.entries[key]; ok {
 		c.lru.Remove(e.elem)
 		delete(c.entries, key)
+		c.weight -= e.weight
 	}
 }
 

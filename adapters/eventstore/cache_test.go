@@ -358,3 +358,41 @@ func TestCacheConcurrent(t *testing.T) {
 		t.Fatalf("verify: %v %+v", err, rep.Breaks)
 	}
 }
+
+func TestCacheEventBound(t *testing.T) {
+	st := openStore(t)
+	ctx := context.Background()
+	c := eventstore.NewCommands(st, eventstore.WithCacheLimits(100, 10))
+	// 4 events, one of them keyed: the entry stands for 5.
+	id, _ := hospitalWithEvents(t, c, 3)
+	if _, err := addDept(ctx, c, id, "icu", "key-icu"); err != nil {
+		t.Fatal(err)
+	}
+	if s := c.CacheStats(); s.Streams != 1 || s.Events != 5 {
+		t.Fatalf("stats %+v: want 1 stream standing for 5 events", s)
+	}
+	other, _ := hospitalWithEvents(t, c, 4) // 5 + 4 <= 10: both stay
+	if s := c.CacheStats(); s.Streams != 2 || s.Events != 9 || s.Evictions != 0 {
+		t.Fatalf("stats %+v: want 2 streams, 9 events, none evicted", s)
+	}
+	if _, err := addDept(ctx, c, other, "x", ""); err != nil { // 10: still fits
+		t.Fatal(err)
+	}
+	if _, err := addDept(ctx, c, other, "y", ""); err != nil { // 11: the least recent goes
+		t.Fatal(err)
+	}
+	if s := c.CacheStats(); s.Streams != 1 || s.Events != 6 || s.Evictions != 1 {
+		t.Fatalf("stats %+v: want the first stream evicted, 1 stream of 6 events left", s)
+	}
+	long, _ := hospitalWithEvents(t, c, 12) // longer than the bound: never cached
+	st.take()
+	if _, err := addDept(ctx, c, long, "z", ""); err != nil {
+		t.Fatal(err)
+	}
+	if reads := st.take(); len(reads) != 1 || reads[0].from != 0 {
+		t.Fatalf("reads %+v: a stream longer than the bound is read whole", reads)
+	}
+	if s := c.CacheStats(); s.Events > 10 {
+		t.Fatalf("stats %+v: over the event bound", s)
+	}
+}

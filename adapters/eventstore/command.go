@@ -34,7 +34,7 @@ type Commands struct {
 // (monotonic within the process). Folded states of up to DefaultCacheStreams streams
 // are cached unless an option says otherwise.
 func NewCommands(store Store, opts ...Option) *Commands {
-	c := &Commands{store: store, newID: ulid.Make, maxAttempts: 12, cache: newStateCache(DefaultCacheStreams)}
+	c := &Commands{store: store, newID: ulid.Make, maxAttempts: 12, cache: newStateCache(DefaultCacheStreams, DefaultCacheEvents)}
 	for _, o := range opts {
 		o(c)
 	}
