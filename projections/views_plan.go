@@ -1,9 +1,13 @@
 package projections
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
+	"time"
+	"unicode/utf8"
 
 	"github.com/medalliance/allianced/domain"
 	"github.com/redis/go-redis/v9"
@@ -17,6 +21,92 @@ const noDue = 253402300799 // 9999-12-31T23:59:59Z
 type planDoc struct {
 	view    PlanView
 	indexed []string
+	// steps caches the JSON of each step of view.Steps as last encoded. The steps are
+	// most of a plan's document and an event changes at most a few of them, so encode
+	// re-encodes only the steps that differ from their cached copy. The cache lives as
+	// long as the document stays in the writer's warm set.
+	steps []stepJSON
+}
+
+// stepJSON is one step as last encoded: a copy of the step (its record copied apart,
+// since the step holds it by pointer) and the bytes encoding/json wrote for it.
+type stepJSON struct {
+	step   domain.PlanStep // Record set to nil; see rec
+	rec    domain.PlanStepRecord
+	hasRec bool
+	data   []byte
+}
+
+// matches reports whether s is still the step the cached bytes encode.
+func (c *stepJSON) matches(s *domain.PlanStep) bool {
+	if (s.Record != nil) != c.hasRec || (s.Record != nil && *s.Record != c.rec) {
+		return false
+	}
+	bare := *s
+	bare.Record = nil
+	return bare == c.step
+}
+
+// stepsKey is how encoding/json writes the steps field of a PlanView whose Steps is
+// nil. Inside a JSON string a quote is always escaped, so this text can only be the
+// key itself, and no field written before it has a "steps" member.
+var stepsKey = []byte(`"steps":null`)
+
+// encode returns the plan view's JSON, byte for byte what json.Marshal(&d.view)
+// returns (the kill-and-resume test compares views with a clean rebuild's), at a
+// fraction of the cost: the steps array is spliced from the cached encoding of each
+// step, and only the steps that changed since the last encode are encoded again.
+func (d *planDoc) encode() ([]byte, error) {
+	p := &d.view
+	rest := *p
+	rest.Steps = nil
+	head, err := json.Marshal(&rest)
+	if err != nil {
+		return nil, err
+	}
+	at := bytes.Index(head, stepsKey)
+	if at < 0 {
+		return nil, fmt.Errorf("plan view %s: no steps field in its JSON", p.PlanID)
+	}
+	if p.Steps == nil {
+		d.steps = nil
+		return head, nil
+	}
+	if len(d.steps) > len(p.Steps) {
+		d.steps = d.steps[:len(p.Steps)]
+	} else if len(d.steps) < len(p.Steps) {
+		d.steps = append(make([]stepJSON, 0, len(p.Steps)), d.steps...)
+		d.steps = d.steps[:len(p.Steps)]
+	}
+	size := len(head) - len("null") + 2
+	for i := range p.Steps {
+		s := &p.Steps[i]
+		c := &d.steps[i]
+		if c.data == nil || !c.matches(s) {
+			data, err := appendStep(make([]byte, 0, stepSizeHint(s)), s)
+			if err != nil {
+				return nil, err
+			}
+			c.step, c.rec, c.hasRec, c.data = *s, domain.PlanStepRecord{}, s.Record != nil, data
+			c.step.Record = nil
+			if s.Record != nil {
+				c.rec = *s.Record
+			}
+		}
+		size += len(c.data) + 1
+	}
+	out := make([]byte, 0, size)
+	out = append(out, head[:at+len(`"steps":`)]...)
+	out = append(out, '[')
+	for i := range d.steps {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = append(out, d.steps[i].data...)
+	}
+	out = append(out, ']')
+	out = append(out, head[at+len(stepsKey):]...)
+	return out, nil
 }
 
 // getPlan returns the cached plan view of id, or nil when there is none.
@@ -67,7 +157,7 @@ func (p *PlanView) summary() PlanSummary {
 func (ks keyspace) flushPlan(pipe redis.Pipeliner, ref docRef, val any) error {
 	d := val.(*planDoc)
 	p := &d.view
-	data, err := json.Marshal(p)
+	data, err := d.encode()
 	if err != nil {
 		return fmt.Errorf("encode plan view: %w", err)
 	}
@@ -96,6 +186,131 @@ func (ks keyspace) flushPlan(pipe redis.Pipeliner, ref docRef, val any) error {
 	}
 	d.indexed = now
 	return nil
+}
+
+// appendStep appends to buf the JSON of s exactly as encoding/json writes it (same
+// field order, omitempty, HTML-safe escaping), without its reflection: a plan's steps
+// are most of its document, and a document read from Redis has none cached.
+func appendStep(buf []byte, s *domain.PlanStep) ([]byte, error) {
+	var err error
+	buf = append(buf, `{"stepId":`...)
+	buf = appendJSONString(buf, s.StepID)
+	buf = append(buf, `,"dayOffset":`...)
+	buf = strconv.AppendInt(buf, int64(s.DayOffset), 10)
+	buf = append(buf, `,"dueDate":`...)
+	if buf, err = appendJSONTime(buf, s.DueDate); err != nil {
+		return nil, err
+	}
+	buf = append(buf, `,"activity":`...)
+	buf = appendJSONString(buf, s.Activity)
+	buf = appendOptString(buf, `,"drug":`, s.Drug)
+	buf = appendOptString(buf, `,"dose":`, s.Dose)
+	buf = appendOptString(buf, `,"route":`, s.Route)
+	buf = appendOptString(buf, `,"notes":`, s.Notes)
+	buf = append(buf, `,"status":`...)
+	buf = appendJSONString(buf, s.Status)
+	if r := s.Record; r != nil {
+		buf = append(buf, `,"record":{"hospitalId":`...)
+		buf = appendJSONString(buf, r.HospitalID)
+		buf = appendOptString(buf, `,"departmentId":`, r.DepartmentID)
+		buf = appendOptString(buf, `,"userId":`, r.UserID)
+		buf = append(buf, `,"at":`...)
+		if buf, err = appendJSONTime(buf, r.At); err != nil {
+			return nil, err
+		}
+		buf = appendOptString(buf, `,"administeredDose":`, r.AdministeredDose)
+		buf = appendOptString(buf, `,"notes":`, r.Notes)
+		buf = appendOptString(buf, `,"skipReason":`, r.SkipReason)
+		buf = append(buf, '}')
+	}
+	return append(buf, '}'), nil
+}
+
+// stepSizeHint is about the length of s's JSON when its text needs no escaping: the
+// text, plus room for the keys, the numbers and the times.
+func stepSizeHint(s *domain.PlanStep) int {
+	n := 160 + len(s.StepID) + len(s.Activity) + len(s.Drug) + len(s.Dose) + len(s.Route) + len(s.Notes) + len(s.Status)
+	if r := s.Record; r != nil {
+		n += 160 + len(r.HospitalID) + len(r.DepartmentID) + len(r.UserID) + len(r.AdministeredDose) + len(r.Notes) + len(r.SkipReason)
+	}
+	return n
+}
+
+// appendOptString appends key and v, as an omitempty string field, unless v is empty.
+func appendOptString(buf []byte, key, v string) []byte {
+	if v == "" {
+		return buf
+	}
+	return appendJSONString(append(buf, key...), v)
+}
+
+// appendJSONTime appends t as encoding/json writes a time.Time (its MarshalJSON): for
+// a year in [0,9999] and a zone offset under 24 hours that is RFC 3339 with nanoseconds
+// in quotes; MarshalJSON itself handles (and refuses) the rest.
+func appendJSONTime(buf []byte, t time.Time) ([]byte, error) {
+	if _, off := t.Zone(); off > -86400 && off < 86400 {
+		if y := t.Year(); y >= 0 && y <= 9999 {
+			buf = append(buf, '"')
+			buf = t.AppendFormat(buf, time.RFC3339Nano)
+			return append(buf, '"'), nil
+		}
+	}
+	data, err := t.MarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return append(buf, data...), nil
+}
+
+// appendJSONString appends v as a JSON string exactly as encoding/json writes it (its
+// appendString with HTML escaping): <, > and & as \u00XX, control characters short
+// or as \u00XX, invalid UTF-8 as \ufffd, and U+2028 and U+2029 escaped.
+func appendJSONString(buf []byte, v string) []byte {
+	const hex = "0123456789abcdef"
+	buf = append(buf, '"')
+	start := 0
+	for i := 0; i < len(v); {
+		if c := v[i]; c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			buf = append(buf, v[start:i]...)
+			switch c {
+			case '\\', '"':
+				buf = append(buf, '\\', c)
+			case '\b':
+				buf = append(buf, '\\', 'b')
+			case '\f':
+				buf = append(buf, '\\', 'f')
+			case '\n':
+				buf = append(buf, '\\', 'n')
+			case '\r':
+				buf = append(buf, '\\', 'r')
+			case '\t':
+				buf = append(buf, '\\', 't')
+			default:
+				buf = append(buf, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(v[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			buf = append(buf, v[start:i]...)
+			buf = append(buf, `\ufffd`...)
+			start = i + size
+		case r == '\u2028' || r == '\u2029':
+			buf = append(buf, v[start:i]...)
+			buf = append(buf, '\\', 'u', '2', '0', '2', hex[r&0xF])
+			start = i + size
+		}
+		i += size
+	}
+	buf = append(buf, v[start:]...)
+	return append(buf, '"')
 }
 
 func contains(list []string, s string) bool {

@@ -332,6 +332,14 @@ func (w *writer) attempt(ctx context.Context, tx *redis.Tx, watch []any, events 
 			e := b.docs[ref]
 			e.dirty, e.flush = false, nil
 		}
+		for _, e := range b.docs {
+			if e.val != nil {
+				// Decoded: the stored bytes are no longer read (and, for a document
+				// this batch changed, no longer what Redis holds). Dropping them keeps
+				// the warm set's memory for the plans' cached step encodings.
+				e.raw = nil
+			}
+		}
 		w.warm = b.docs
 	}
 	return last, nil
