@@ -50,10 +50,6 @@ const (
 	maxDeadlineAllowance = 30 * 24 * time.Hour
 )
 
-// consultPatientRefPattern is the shape of a pseudonymous patient reference: a fixed prefix
-// and lowercase base-36 characters, so a name, ID-card or phone number cannot pass.
-var consultPatientRefPattern = regexp.MustCompile(`^pr_[0-9a-z]{26,64}$`)
-
 // mediaTypePattern accepts a bare media type such as application/pdf or image/dicom+jpeg.
 var mediaTypePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9.+-]*/[a-z0-9][a-z0-9.+-]*$`)
 
@@ -508,7 +504,7 @@ func decideRequestConsult(s Consult, c RequestConsult) ([]Event, error) {
 		required("question", c.Question, maxQuestion),
 		validateAttachments(c.Attachments),
 		validateConsentRef(c.ConsentRef),
-		validateConsultPatientRef(c.PatientRef),
+		validatePatientRef(c.PatientRef),
 		validateInstant("requestedAt", c.RequestedAt),
 		c.Policy.Validate(),
 	); err != nil {
@@ -649,13 +645,6 @@ func validateConsentRef(ref string) error {
 
 // validateConsultPatientRef accepts only the pseudonymous form, so a patient's name or ID-card
 // number can never be stored by mistake; the value is not echoed in the message.
-func validateConsultPatientRef(ref string) error {
-	if !consultPatientRefPattern.MatchString(ref) {
-		return Errorf(CodeInvalidInput, "patientRef must be a pseudonymous reference matching ^pr_[0-9a-z]{26,64}$ (never the patient's name or ID number)")
-	}
-	return nil
-}
-
 func validateOpinion(o Opinion) error {
 	if err := required("opinion text", o.Text, maxOpinion); err != nil {
 		return err

@@ -1,7 +1,6 @@
 package domain
 
 import (
-	"regexp"
 	"slices"
 	"time"
 )
@@ -56,11 +55,6 @@ const (
 	planMaxNotes       = 2000 // notes on an administered step
 	planMaxStepChanges = 200
 )
-
-// patientRefPattern is the shape of a pseudonymous patient reference. The HTTP layer
-// derives it by HMAC from the hospital's patient id; the domain accepts nothing else, so
-// a name, ID-card number or medical-record number can never enter an event by mistake.
-var patientRefPattern = regexp.MustCompile(`^pr_[0-9a-z]{26,64}$`)
 
 // PlanDeviation is a departure from the plan reported by the responsible hospital; it is
 // open until the lead acknowledges it.
@@ -795,13 +789,6 @@ func (p Plan) leadOnly(what string) error {
 func (p Plan) responsibleOnly(what string) error {
 	return Errorf(CodeForbidden, "hospital %s is responsible for plan %s; only it may %s", p.ResponsibleHospital, p.ID, what).
 		WithDetail("responsibleHospitalId", p.ResponsibleHospital)
-}
-
-func validatePatientRef(ref string) error {
-	if !patientRefPattern.MatchString(ref) {
-		return Errorf(CodeInvalidInput, "patientRef must be a pseudonymous token matching ^pr_[0-9a-z]{26,64}$ derived from the patient id; never send a name, ID-card or record number")
-	}
-	return nil
 }
 
 func validatePlanVersion(v int) error {
