@@ -37,9 +37,6 @@ func (a *App) InitiatePlan(ctx context.Context, call Call, in InitiatePlanInput)
 	if err != nil {
 		return Outcome{}, err
 	}
-	if p.Exists() && p.AllianceID != in.AllianceID {
-		return Outcome{}, domain.Errorf(domain.CodeInvalidInput, "protocol %s belongs to another alliance", in.ProtocolID)
-	}
 	at := a.Now()
 	id, err := a.newAggregateID(ctx, call, "InitiatePlan", at)
 	if err != nil {
