@@ -189,8 +189,7 @@ func (q *Queries) HospitalConsults(ctx context.Context, hospitalID string, minPo
 func sortConsults(list []ConsultSummary, now time.Time) {
 	for i := range list {
 		c := &list[i]
-		c.Overdue = (c.Status == domain.ConsultStatusRequested || c.Status == domain.ConsultStatusAccepted) &&
-			c.OpinionGivenAt == nil && now.After(c.Deadline)
+		c.Overdue = consultOverdue(c.Status, c.OpinionGivenAt, c.Deadline, now)
 	}
 	slices.SortFunc(list, func(a, b ConsultSummary) int {
 		return cmp.Or(a.Deadline.Compare(b.Deadline), cmp.Compare(a.ConsultID, b.ConsultID))

@@ -49,7 +49,17 @@ func (c *ConsultView) open() bool {
 
 // overdueAt reports whether the consult is open without an opinion past its deadline.
 func (c *ConsultView) overdueAt(now time.Time) bool {
-	return c.open() && c.OpinionGivenAt == nil && now.After(c.Deadline)
+	return consultOverdue(c.Status, c.OpinionGivenAt, c.Deadline, now)
+}
+
+// consultOverdue applies domain.Consult.Overdue, the one overdue rule, to what a view
+// or a list row keeps of a consult.
+func consultOverdue(status string, opinionGivenAt *time.Time, deadline, now time.Time) bool {
+	c := domain.Consult{Status: status, Deadline: deadline}
+	if opinionGivenAt != nil {
+		c.OpinionGivenAt = *opinionGivenAt
+	}
+	return c.Overdue(now)
 }
 
 func (c *ConsultView) summary(role string) ConsultSummary {
