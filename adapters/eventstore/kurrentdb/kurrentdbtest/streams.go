@@ -222,16 +222,7 @@ func (svc *streamsService) Delete(ctx context.Context, req *api.DeleteReq) (*api
 	if s.tombstoned[name] {
 		return nil, streamDeleted(grpcServerStream{ctx}, name)
 	}
-	var expected any
-	switch e := opts.GetExpectedStreamRevision().(type) {
-	case *api.DeleteReq_Options_NoStream:
-		expected = noStream{}
-	case *api.DeleteReq_Options_StreamExists:
-		expected = streamExists{}
-	case *api.DeleteReq_Options_Revision:
-		expected = e.Revision
-	}
-	if err := s.checkDeleteLocked(name, expected); err != nil {
+	if err := s.checkDeleteLocked(name, expectedOf(opts.GetExpectedStreamRevision())); err != nil {
 		return nil, err
 	}
 	tb := uint64(len(s.streams[name]))
@@ -256,17 +247,8 @@ func (svc *streamsService) Tombstone(ctx context.Context, req *api.TombstoneReq)
 	if s.tombstoned[name] {
 		return nil, streamDeleted(grpcServerStream{ctx}, name)
 	}
-	var expected any
-	switch e := opts.GetExpectedStreamRevision().(type) {
-	case *api.TombstoneReq_Options_NoStream:
-		expected = noStream{}
-	case *api.TombstoneReq_Options_StreamExists:
-		expected = streamExists{}
-	case *api.TombstoneReq_Options_Revision:
-		expected = e.Revision
-	}
 	last, exists := s.lastRevisionLocked(name)
-	if !expectedHolds(expected, last, exists) {
+	if !expectedHolds(expectedOf(opts.GetExpectedStreamRevision()), last, exists) {
 		return nil, wrongExpectedStatus(name)
 	}
 	now := time.Now()
@@ -285,6 +267,22 @@ func (svc *streamsService) Tombstone(ctx context.Context, req *api.TombstoneReq)
 
 type noStream struct{}
 type streamExists struct{}
+
+// expectedOf turns a delete's or tombstone's expected-revision option into what
+// expectedHolds takes: nil (any or unset), noStream{}, streamExists{} or a uint64.
+func expectedOf(option any) any {
+	switch e := option.(type) {
+	case *api.DeleteReq_Options_NoStream, *api.TombstoneReq_Options_NoStream:
+		return noStream{}
+	case *api.DeleteReq_Options_StreamExists, *api.TombstoneReq_Options_StreamExists:
+		return streamExists{}
+	case *api.DeleteReq_Options_Revision:
+		return e.Revision
+	case *api.TombstoneReq_Options_Revision:
+		return e.Revision
+	}
+	return nil
+}
 
 // expectedHolds checks a delete's or tombstone's expected revision: nil (any),
 // noStream{}, streamExists{} or an exact uint64 revision.
