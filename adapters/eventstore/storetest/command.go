@@ -35,6 +35,13 @@ func meta(hospital, key string) domain.Meta {
 	}
 }
 
+// commandSetup opens a store for a command test and returns it with a context, a
+// command handler on it, a fresh hospital and an actor hospital id.
+func (s *suite) commandSetup(t *testing.T) (eventstore.Store, context.Context, *eventstore.Commands, hospitalFixture, string) {
+	st := s.open(t)
+	return st, testContext(t), eventstore.NewCommands(st), s.newHospital(t), ulid.Make().String()
+}
+
 // register and addDepartment run the hospital commands through eventstore.Handle.
 func register(ctx context.Context, c *eventstore.Commands, h hospitalFixture, m domain.Meta) (eventstore.Result, error) {
 	cmd := domain.RegisterHospital{HospitalID: h.id, Name: "上海市第一人民医院", RegionCode: "310115",
@@ -67,11 +74,7 @@ func mustResult(t *testing.T) func(eventstore.Result, error) eventstore.Result {
 // hospital gets the first result back, marked Replayed, and nothing is appended; another
 // hospital using the same key is a different command.
 func (s *suite) testCommandIdempotent(t *testing.T) {
-	st := s.open(t)
-	ctx := testContext(t)
-	c := eventstore.NewCommands(st)
-	h := s.newHospital(t)
-	actor := ulid.Make().String()
+	st, ctx, c, h, actor := s.commandSetup(t)
 
 	first := mustResult(t)(register(ctx, c, h, meta(actor, "key-register")))
 	if first.Replayed || first.Version != 0 || len(first.Events) != 1 || first.Stream != h.stream {
@@ -118,11 +121,7 @@ func (s *suite) testCommandIdempotent(t *testing.T) {
 // testCommandConcurrent runs commands on one stream at once: conflicts are retried and
 // every command succeeds with its own version.
 func (s *suite) testCommandConcurrent(t *testing.T) {
-	st := s.open(t)
-	ctx := testContext(t)
-	c := eventstore.NewCommands(st)
-	h := s.newHospital(t)
-	actor := ulid.Make().String()
+	st, ctx, c, h, actor := s.commandSetup(t)
 	mustResult(t)(register(ctx, c, h, meta(actor, "")))
 
 	// With n contenders each loses at most n-1 times (every loss is another's win), which
@@ -163,11 +162,7 @@ func (s *suite) testCommandConcurrent(t *testing.T) {
 
 // testCommandIfMatch checks a stale If-Match is a conflict at once, without deciding.
 func (s *suite) testCommandIfMatch(t *testing.T) {
-	st := s.open(t)
-	ctx := testContext(t)
-	c := eventstore.NewCommands(st)
-	h := s.newHospital(t)
-	actor := ulid.Make().String()
+	_, ctx, c, h, actor := s.commandSetup(t)
 
 	zero := uint64(0)
 	decided := 0
@@ -214,11 +209,7 @@ func (s *suite) testCommandIfMatch(t *testing.T) {
 // testCommandHashChain checks every envelope carries the previous stored event's hash and
 // its own place, so altering or dropping an event breaks the chain.
 func (s *suite) testCommandHashChain(t *testing.T) {
-	st := s.open(t)
-	ctx := testContext(t)
-	c := eventstore.NewCommands(st)
-	h := s.newHospital(t)
-	actor := ulid.Make().String()
+	st, ctx, c, h, actor := s.commandSetup(t)
 	mustResult(t)(register(ctx, c, h, meta(actor, "")))
 	for i := range 5 {
 		mustResult(t)(addDepartment(ctx, c, h, meta(actor, ""), fmt.Sprintf("d%d", i), nil))
