@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -174,3 +175,37 @@ func canonicalDump(tb testing.TB, rdb *redis.Client, prefix string) string {
 }
 
 func newID() string { return ulid.Make().String() }
+
+// readConcurrently calls read from four goroutines, again and again, until the stop it
+// returns is called; stop waits for them and returns every failure read reported and
+// how many reads ran.
+func readConcurrently(read func() []string) (stop func() (failures []string, reads int)) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var failures []string
+	reads := 0
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				f := read()
+				mu.Lock()
+				reads++
+				failures = append(failures, f...)
+				mu.Unlock()
+			}
+		}()
+	}
+	return func() ([]string, int) {
+		close(done)
+		wg.Wait()
+		return failures, reads
+	}
+}

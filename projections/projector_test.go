@@ -6,7 +6,6 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -203,35 +202,18 @@ func TestRebuildWhileQuerying(t *testing.T) {
 	oldGen := rdb.Get(ctx, prefix+":current").Val()
 	before := canonicalDump(t, rdb, prefix)
 
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var failures []string
-	reads := 0
-	for w := 0; w < 4; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				doc, err := q.Plan(ctx, s.plan, 0)
-				plans, err2 := q.HospitalPlans(ctx, s.lead, 0)
-				mu.Lock()
-				reads++
-				if err != nil || string(doc.JSON) != string(want.JSON) {
-					failures = append(failures, "plan: "+errString(err))
-				}
-				if err2 != nil || len(plans) != len(wantPlans) {
-					failures = append(failures, "hospital plans: "+errString(err2)+" n="+itoa(len(plans)))
-				}
-				mu.Unlock()
-			}
-		}()
-	}
+	stop := readConcurrently(func() []string {
+		var failures []string
+		doc, err := q.Plan(ctx, s.plan, 0)
+		plans, err2 := q.HospitalPlans(ctx, s.lead, 0)
+		if err != nil || string(doc.JSON) != string(want.JSON) {
+			failures = append(failures, "plan: "+errString(err))
+		}
+		if err2 != nil || len(plans) != len(wantPlans) {
+			failures = append(failures, "hospital plans: "+errString(err2)+" n="+itoa(len(plans)))
+		}
+		return failures
+	})
 	var calls int
 	err = projections.Rebuild(ctx, store, rdb, prefix, func(done, total uint64) {
 		calls++
@@ -240,8 +222,7 @@ func TestRebuildWhileQuerying(t *testing.T) {
 		}
 	})
 	time.Sleep(50 * time.Millisecond)
-	close(stop)
-	wg.Wait()
+	failures, reads := stop()
 	if err != nil {
 		t.Fatalf("rebuild: %v", err)
 	}

@@ -234,37 +234,17 @@ func TestPlanFastPathDuringSwitches(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var failures []string
-	reads := 0
-	for w := 0; w < 4; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				doc, err := q.Plan(ctx, s.plan, 0)
-				mu.Lock()
-				reads++
-				if err != nil || string(doc.JSON) != string(want.JSON) {
-					failures = append(failures, errString(err))
-				}
-				mu.Unlock()
-			}
-		}()
-	}
+	stop := readConcurrently(func() []string {
+		if doc, err := q.Plan(ctx, s.plan, 0); err != nil || string(doc.JSON) != string(want.JSON) {
+			return []string{errString(err)}
+		}
+		return nil
+	})
 	for i := 0; i < 20; i++ {
 		switchGenerationSilently(t, rdb, prefix)
 		time.Sleep(5 * time.Millisecond)
 	}
-	close(stop)
-	wg.Wait()
+	failures, reads := stop()
 	if len(failures) > 0 {
 		t.Fatalf("%d of %d reads during the switches were wrong, first: %s", len(failures), reads, failures[0])
 	}
