@@ -22,9 +22,6 @@ func (a *App) DraftProtocol(ctx context.Context, call Call, in DraftProtocolInpu
 	if err != nil {
 		return Outcome{}, err
 	}
-	if !al.Exists() {
-		return Outcome{}, domain.Errorf(domain.CodeNotFound, "alliance %s does not exist", in.AllianceID)
-	}
 	at := a.Now()
 	id, err := a.newAggregateID(ctx, call, "DraftProtocol", at)
 	if err != nil {
