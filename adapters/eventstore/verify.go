@@ -2,7 +2,6 @@ package eventstore
 
 import (
 	"context"
-	"encoding/json"
 
 	"github.com/medalliance/allianced/domain"
 )
@@ -26,6 +25,9 @@ type VerifyReport struct {
 
 const maxBreaks = 1000
 
+// verifyPage is how many events Verify reads from the log at a time.
+const verifyPage = 1000
+
 // Verify walks the whole log once and checks, per stream, that revisions follow each
 // other from 0, that each envelope's PrevHash is the ChainHash of the stream's previous
 // event (empty for the first), and that the envelope names its own stream, revision and
@@ -40,7 +42,7 @@ func Verify(ctx context.Context, store Store) (VerifyReport, error) {
 	rep := VerifyReport{Breaks: []ChainBreak{}}
 	after := Position(0)
 	for {
-		recs, err := store.ReadAll(ctx, after, 1000)
+		recs, err := store.ReadAll(ctx, after, verifyPage)
 		if err != nil {
 			return rep, err
 		}
@@ -48,7 +50,7 @@ func Verify(ctx context.Context, store Store) (VerifyReport, error) {
 			rep.Events++
 			var env domain.Envelope
 			problem := ""
-			if err := json.Unmarshal(rec.Metadata, &env); err != nil {
+			if err := unmarshalJSON(rec.Metadata, &env); err != nil {
 				problem = "malformed envelope"
 			}
 			t, seen := tips[rec.Stream]
@@ -69,7 +71,7 @@ func Verify(ctx context.Context, store Store) (VerifyReport, error) {
 			tips[rec.Stream] = tip{version: rec.Version, hash: ChainHash(rec.Metadata, rec.Data)}
 			after = rec.Position
 		}
-		if len(recs) < 1000 {
+		if len(recs) < verifyPage {
 			break
 		}
 	}
