@@ -126,7 +126,7 @@ func needs(ks keyspace, e event) []docRef {
 // applyEvent folds one event into the views. Events of no view's interest (idempotency
 // claims, access-log entries) change nothing but the checkpoint.
 func applyEvent(b *batch, e event) error {
-	switch ev := e.ev.(type) {
+	switch e.ev.(type) {
 	case domain.HospitalRegistered, domain.HospitalDepartmentAdded:
 		return applyHospital(b, e)
 	case domain.AllianceFounded, domain.AllianceMemberAdmitted, domain.AllianceMemberSuspended,
@@ -149,8 +149,6 @@ func applyEvent(b *batch, e event) error {
 	case domain.ConsultRequested, domain.ConsultAccepted, domain.ConsultDeclined, domain.ConsultOpinionGiven,
 		domain.ConsultOpinionAmended, domain.ConsultClosed, domain.ConsultCancelled:
 		return applyConsult(b, e)
-	default:
-		_ = ev
 	}
 	return nil
 }
