@@ -105,8 +105,9 @@ func list[T any](c echo.Context, items []T) error {
 	return c.JSON(http.StatusOK, map[string]any{"items": items})
 }
 
-// byID runs a query taking (ctx, id, minPos) after the common checks.
-func byID[T any](s *Server, c echo.Context, what string, q func(context.Context, string, eventstore.Position) (T, error)) (T, string, error) {
+// byID runs a query taking (ctx, id, minPos) after the common checks. q is a method
+// expression (Queries.Plan) so that nothing touches s.deps.Queries before it is checked.
+func byID[T any](s *Server, c echo.Context, what string, q func(Queries, context.Context, string, eventstore.Position) (T, error)) (T, string, error) {
 	var zero T
 	if err := s.requireQueries(); err != nil {
 		return zero, "", err
@@ -119,7 +120,7 @@ func byID[T any](s *Server, c echo.Context, what string, q func(context.Context,
 	if err != nil {
 		return zero, id, err
 	}
-	v, err := q(c.Request().Context(), id, mp)
+	v, err := q(s.deps.Queries, c.Request().Context(), id, mp)
 	return v, id, err
 }
 
@@ -139,7 +140,7 @@ func (s *Server) getHospitals(c echo.Context, _ *Claims) error {
 }
 
 func (s *Server) getHospital(c echo.Context, _ *Claims) error {
-	h, _, err := byID(s, c, "hospitalId", s.deps.Queries.Hospital)
+	h, _, err := byID(s, c, "hospitalId", Queries.Hospital)
 	if err != nil {
 		return err
 	}
@@ -153,7 +154,7 @@ func (s *Server) hospitalPlans(c echo.Context, p *Claims) error {
 		return err
 	}
 	s.recordAccess(p, "hospital-plans", c.Param("id"), domain.AccessAllowed)
-	v, _, err := byID(s, c, "hospitalId", s.deps.Queries.HospitalPlans)
+	v, _, err := byID(s, c, "hospitalId", Queries.HospitalPlans)
 	if err != nil {
 		return err
 	}
@@ -166,7 +167,7 @@ func (s *Server) hospitalDispatches(c echo.Context, p *Claims) error {
 		return err
 	}
 	s.recordAccess(p, "hospital-dispatches", c.Param("id"), domain.AccessAllowed)
-	v, _, err := byID(s, c, "hospitalId", s.deps.Queries.HospitalDispatches)
+	v, _, err := byID(s, c, "hospitalId", Queries.HospitalDispatches)
 	if err != nil {
 		return err
 	}
@@ -179,7 +180,7 @@ func (s *Server) hospitalConsults(c echo.Context, p *Claims) error {
 		return err
 	}
 	s.recordAccess(p, "hospital-consults", c.Param("id"), domain.AccessAllowed)
-	v, _, err := byID(s, c, "hospitalId", s.deps.Queries.HospitalConsults)
+	v, _, err := byID(s, c, "hospitalId", Queries.HospitalConsults)
 	if err != nil {
 		return err
 	}
@@ -187,7 +188,7 @@ func (s *Server) hospitalConsults(c echo.Context, p *Claims) error {
 }
 
 func (s *Server) getAlliance(c echo.Context, _ *Claims) error {
-	v, _, err := byID(s, c, "allianceId", s.deps.Queries.Alliance)
+	v, _, err := byID(s, c, "allianceId", Queries.Alliance)
 	if err != nil {
 		return err
 	}
@@ -196,7 +197,7 @@ func (s *Server) getAlliance(c echo.Context, _ *Claims) error {
 }
 
 func (s *Server) allianceMembers(c echo.Context, _ *Claims) error {
-	v, _, err := byID(s, c, "allianceId", s.deps.Queries.AllianceMembers)
+	v, _, err := byID(s, c, "allianceId", Queries.AllianceMembers)
 	if err != nil {
 		return err
 	}
@@ -204,7 +205,7 @@ func (s *Server) allianceMembers(c echo.Context, _ *Claims) error {
 }
 
 func (s *Server) allianceProtocols(c echo.Context, _ *Claims) error {
-	v, _, err := byID(s, c, "allianceId", s.deps.Queries.AllianceProtocols)
+	v, _, err := byID(s, c, "allianceId", Queries.AllianceProtocols)
 	if err != nil {
 		return err
 	}
@@ -212,7 +213,7 @@ func (s *Server) allianceProtocols(c echo.Context, _ *Claims) error {
 }
 
 func (s *Server) adoptionMatrix(c echo.Context, _ *Claims) error {
-	v, _, err := byID(s, c, "allianceId", s.deps.Queries.AdoptionMatrix)
+	v, _, err := byID(s, c, "allianceId", Queries.AdoptionMatrix)
 	if err != nil {
 		return err
 	}
@@ -220,7 +221,7 @@ func (s *Server) adoptionMatrix(c echo.Context, _ *Claims) error {
 }
 
 func (s *Server) allianceConsults(c echo.Context, p *Claims) error {
-	al, id, err := byID(s, c, "allianceId", s.deps.Queries.Alliance)
+	al, id, err := byID(s, c, "allianceId", Queries.Alliance)
 	if err != nil {
 		return err
 	}
@@ -243,7 +244,7 @@ func (s *Server) allianceConsults(c echo.Context, p *Claims) error {
 // getPlan is the hot read: one Redis round trip, the stored JSON written as is, the
 // read recorded in the access log off the request path.
 func (s *Server) getPlan(c echo.Context, p *Claims) error {
-	doc, id, err := byID(s, c, "planId", s.deps.Queries.Plan)
+	doc, id, err := byID(s, c, "planId", Queries.Plan)
 	if err != nil {
 		if domain.ErrorCode(err) == domain.CodeNotFound {
 			s.recordAccess(p, "plan", id, domain.AccessNotFound)
@@ -288,7 +289,7 @@ func partyOrAuditor(p *Claims, requesting, lead string) error {
 }
 
 func (s *Server) getDispatch(c echo.Context, p *Claims) error {
-	v, id, err := byID(s, c, "dispatchId", s.deps.Queries.Dispatch)
+	v, id, err := byID(s, c, "dispatchId", Queries.Dispatch)
 	if err != nil {
 		return err
 	}
@@ -302,7 +303,7 @@ func (s *Server) getDispatch(c echo.Context, p *Claims) error {
 }
 
 func (s *Server) getConsult(c echo.Context, p *Claims) error {
-	v, id, err := byID(s, c, "consultId", s.deps.Queries.Consult)
+	v, id, err := byID(s, c, "consultId", Queries.Consult)
 	if err != nil {
 		return err
 	}
@@ -316,7 +317,7 @@ func (s *Server) getConsult(c echo.Context, p *Claims) error {
 }
 
 func (s *Server) expertCalendar(c echo.Context, _ *Claims) error {
-	v, _, err := byID(s, c, "expertId", s.deps.Queries.ExpertCalendar)
+	v, _, err := byID(s, c, "expertId", Queries.ExpertCalendar)
 	if err != nil {
 		return err
 	}

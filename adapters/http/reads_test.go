@@ -270,3 +270,17 @@ func TestPlanStreamEndsOnShutdown(t *testing.T) {
 		t.Fatal("stream still open after Shutdown")
 	}
 }
+
+// TestReadsWithoutReadModels: a server wired without read models answers its reads
+// 503 unavailable rather than failing inside the handler.
+func TestReadsWithoutReadModels(t *testing.T) {
+	f := newFixture(t)
+	tok := f.token("auditor", "01HZAUDIT000000000000000000", "", "auditor")
+	for _, path := range []string{"/v1/plans/01JBP000000000000000000000", "/v1/hospitals/01JBH000000000000000000000",
+		"/v1/alliances/01JBA000000000000000000000/members"} {
+		r := f.do("GET", path, tok, "")
+		if r.status != 503 || r.code(t) != "unavailable" {
+			t.Errorf("GET %s without read models: %d %s, want 503 unavailable", path, r.status, r.body)
+		}
+	}
+}
