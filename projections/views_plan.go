@@ -470,15 +470,10 @@ func applyPlan(b *batch, e event) error {
 // finishPlan recomputes the derived fields and stamps the event's version and position.
 func finishPlan(b *batch, d *planDoc, e event) {
 	p := &d.view
-	p.NextStep, p.PendingSteps, p.OpenDeviations = nil, 0, 0
-	for _, s := range p.Steps {
-		if s.Status != domain.StepStatusPending {
-			continue
-		}
-		p.PendingSteps++
-		if p.Status == domain.PlanStatusActive && (p.NextStep == nil || s.DueDate.Before(p.NextStep.DueDate)) {
-			p.NextStep = &NextStepView{StepID: s.StepID, DueDate: s.DueDate.UTC(), Activity: s.Activity}
-		}
+	steps := domain.Plan{Steps: p.Steps} // the domain's rules for the pending and next steps
+	p.NextStep, p.PendingSteps, p.OpenDeviations = nil, steps.PendingSteps(), 0
+	if s, ok := steps.NextDue(); ok && p.Status == domain.PlanStatusActive {
+		p.NextStep = &NextStepView{StepID: s.StepID, DueDate: s.DueDate.UTC(), Activity: s.Activity}
 	}
 	for _, dv := range p.Deviations {
 		if !dv.Acknowledged {
