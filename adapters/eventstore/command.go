@@ -243,11 +243,8 @@ func remember[S Evolver[S]](c *Commands, stream string, l Loaded[S], res AppendR
 			return
 		}
 		state = state.Evolve(ev)
-		evs[i] = folded{version: base + uint64(i), idem: key, event: ev}
-	}
-	// Only the last event's position is known; earlier events of the append lie before it.
-	for i := range evs {
-		evs[i].position = res.Position
+		// Only the last event's position is known; earlier events of the append lie before it.
+		evs[i] = folded{version: base + uint64(i), position: res.Position, idem: key, event: ev}
 	}
 	c.cache.put(stream, reflect.TypeFor[S](), base, state, res.Version+1, res.Position, tip, evs)
 }
