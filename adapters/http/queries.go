@@ -148,43 +148,33 @@ func (s *Server) getHospital(c echo.Context, _ *Claims) error {
 	return c.JSON(http.StatusOK, h)
 }
 
-func (s *Server) hospitalPlans(c echo.Context, p *Claims) error {
-	if err := ownOrAuditor(p, c.Param("id")); err != nil {
-		s.recordAccess(p, "hospital-plans", c.Param("id"), domain.AccessDenied)
+// hospitalList answers one of a hospital's own lists: to the hospital itself or an
+// auditor, recording the access either way.
+func hospitalList[T any](s *Server, c echo.Context, p *Claims, resource string,
+	q func(Queries, context.Context, string, eventstore.Position) ([]T, error)) error {
+	id := c.Param("id")
+	if err := ownOrAuditor(p, id); err != nil {
+		s.recordAccess(p, resource, id, domain.AccessDenied)
 		return err
 	}
-	s.recordAccess(p, "hospital-plans", c.Param("id"), domain.AccessAllowed)
-	v, _, err := byID(s, c, "hospitalId", Queries.HospitalPlans)
+	s.recordAccess(p, resource, id, domain.AccessAllowed)
+	v, _, err := byID(s, c, "hospitalId", q)
 	if err != nil {
 		return err
 	}
 	return list(c, v)
+}
+
+func (s *Server) hospitalPlans(c echo.Context, p *Claims) error {
+	return hospitalList(s, c, p, "hospital-plans", Queries.HospitalPlans)
 }
 
 func (s *Server) hospitalDispatches(c echo.Context, p *Claims) error {
-	if err := ownOrAuditor(p, c.Param("id")); err != nil {
-		s.recordAccess(p, "hospital-dispatches", c.Param("id"), domain.AccessDenied)
-		return err
-	}
-	s.recordAccess(p, "hospital-dispatches", c.Param("id"), domain.AccessAllowed)
-	v, _, err := byID(s, c, "hospitalId", Queries.HospitalDispatches)
-	if err != nil {
-		return err
-	}
-	return list(c, v)
+	return hospitalList(s, c, p, "hospital-dispatches", Queries.HospitalDispatches)
 }
 
 func (s *Server) hospitalConsults(c echo.Context, p *Claims) error {
-	if err := ownOrAuditor(p, c.Param("id")); err != nil {
-		s.recordAccess(p, "hospital-consults", c.Param("id"), domain.AccessDenied)
-		return err
-	}
-	s.recordAccess(p, "hospital-consults", c.Param("id"), domain.AccessAllowed)
-	v, _, err := byID(s, c, "hospitalId", Queries.HospitalConsults)
-	if err != nil {
-		return err
-	}
-	return list(c, v)
+	return hospitalList(s, c, p, "hospital-consults", Queries.HospitalConsults)
 }
 
 func (s *Server) getAlliance(c echo.Context, _ *Claims) error {
