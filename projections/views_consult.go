@@ -43,9 +43,8 @@ func (ks keyspace) flushConsult(pipe redis.Pipeliner, ref docRef, val any) error
 	return nil
 }
 
-func (c *ConsultView) open() bool {
-	return c.Status == domain.ConsultStatusRequested || c.Status == domain.ConsultStatusAccepted
-}
+// open applies domain.Consult.Open: the consult still waits for an opinion.
+func (c *ConsultView) open() bool { return domain.Consult{Status: c.Status}.Open() }
 
 // overdueAt reports whether the consult is open without an opinion past its deadline.
 func (c *ConsultView) overdueAt(now time.Time) bool {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -199,7 +200,7 @@ func (ks keyspace) flushPlan(pipe redis.Pipeliner, ref docRef, val any) error {
 		"version", p.Version, "position", uint64(p.Position))
 	now := p.listedUnder()
 	for _, h := range d.indexed {
-		if !contains(now, h) {
+		if !slices.Contains(now, h) {
 			pipe.ZRem(ctx, ks.hospitalPlans(h), p.PlanID)
 			pipe.HDel(ctx, ks.hospitalPlanSummaries(h), p.PlanID)
 		}
@@ -339,15 +340,6 @@ func appendJSONString(buf []byte, v string) []byte {
 	}
 	buf = append(buf, v[start:]...)
 	return append(buf, '"')
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 func applyPlan(b *batch, e event) error {
