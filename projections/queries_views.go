@@ -287,6 +287,9 @@ const (
 	CellUpToDate   = "up_to_date"
 	CellBehind     = "behind"
 	CellWithdrawn  = "withdrawn"
+	// CellVersionWithdrawn says the member still follows a version the lead withdrew for
+	// safety: it outranks behind and up to date, since it is what the lead must act on.
+	CellVersionWithdrawn = "version_withdrawn"
 )
 
 // AdoptionMatrix returns, for every admitted member (any status) and every protocol of
@@ -346,6 +349,8 @@ func (q *Queries) AdoptionMatrix(ctx context.Context, allianceID string, minPos 
 						switch {
 						case ad.Status == domain.AdoptionStatusWithdrawn:
 							cell.Status = CellWithdrawn
+						case versionWithdrawn(p, ad.Version):
+							cell.Status = CellVersionWithdrawn
 						case ad.Version >= p.CurrentVersion:
 							cell.Status = CellUpToDate
 						default:
@@ -360,6 +365,16 @@ func (q *Queries) AdoptionMatrix(ctx context.Context, allianceID string, minPos 
 		}
 	})
 	return mx, err
+}
+
+// versionWithdrawn reports whether version n of protocol p was withdrawn for safety.
+func versionWithdrawn(p ProtocolView, n int) bool {
+	for _, v := range p.Versions {
+		if v.Version == n {
+			return v.Status == domain.VersionStatusWithdrawn
+		}
+	}
+	return false
 }
 
 // AllianceConsults returns an alliance's consults by response deadline. status "open"

@@ -331,7 +331,7 @@ type AdoptionCell struct {
 	ProtocolID     string                  `json:"protocolId"`
 	AdoptedVersion int                     `json:"adoptedVersion"` // 0: not adopted
 	LatestVersion  int                     `json:"latestVersion"`  // the protocol's current published version
-	Status         string                  `json:"status"`         // not_adopted, up_to_date, behind, withdrawn
+	Status         string                  `json:"status"`         // not_adopted, up_to_date, behind, version_withdrawn, withdrawn
 	Deviations     []domain.LocalDeviation `json:"deviations"`
 }
 
