@@ -1,10 +1,14 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -146,6 +150,12 @@ func journey(t *testing.T, s *server) world {
 	}
 	if ref := str(view, "patientRef"); !strings.HasPrefix(ref, "pr_") || strings.Contains(mustJSON(t, view), mrn) {
 		t.Errorf("plan view: patientRef %q must be pseudonymous and the record number must not appear", ref)
+	}
+	if strings.Contains(s.out.String(), mrn) {
+		t.Errorf("the service logged the medical record number %q; output:\n%s", mrn, s.out.String())
+	}
+	if f := fileContaining(t, s.dataDir, mrn); f != "" {
+		t.Errorf("the medical record number %q is stored in %s", mrn, f)
 	}
 
 	// Member A watches the plan live, records a step and reads its own write.
@@ -575,4 +585,27 @@ func mustJSON(t *testing.T, v any) string {
 		t.Fatalf("encode: %v", err)
 	}
 	return string(b)
+}
+
+// fileContaining returns the first file under dir whose bytes contain s, or "".
+func fileContaining(t *testing.T, dir, s string) string {
+	t.Helper()
+	var found string
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || found != "" {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if bytes.Contains(b, []byte(s)) {
+			found = path
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("walk %s: %v", dir, err)
+	}
+	return found
 }
