@@ -177,34 +177,73 @@ func (s *Server) hospitalConsults(c echo.Context, p *Claims) error {
 	return hospitalList(s, c, p, "hospital-consults", Queries.HospitalConsults)
 }
 
-func (s *Server) getAlliance(c echo.Context, _ *Claims) error {
-	v, _, err := byID(s, c, "allianceId", Queries.Alliance)
+// allianceReader allows an alliance's own views to auditors, its lead hospital and the
+// hospitals it admitted (whatever their status), and to no one else: a hospital outside
+// the alliance learns nothing of its roster, catalogue or adoptions.
+func (s *Server) allianceReader(c echo.Context, p *Claims, allianceID string) error {
+	if readAll(p) {
+		return nil
+	}
+	ctx := c.Request().Context()
+	al, err := s.deps.Queries.Alliance(ctx, allianceID, 0)
 	if err != nil {
+		return err
+	}
+	if al.Lead.HospitalID == p.HospitalID {
+		return nil
+	}
+	members, err := s.deps.Queries.AllianceMembers(ctx, allianceID, 0)
+	if err != nil {
+		return err
+	}
+	for _, m := range members {
+		if m.HospitalID == p.HospitalID {
+			return nil
+		}
+	}
+	return domain.Errorf(domain.CodeForbidden, "only the alliance's lead, its member hospitals and auditors read alliance %s", allianceID)
+}
+
+func (s *Server) getAlliance(c echo.Context, p *Claims) error {
+	v, id, err := byID(s, c, "allianceId", Queries.Alliance)
+	if err != nil {
+		return err
+	}
+	if err := s.allianceReader(c, p, id); err != nil {
 		return err
 	}
 	c.Response().Header().Set("ETag", etag(v.Version))
 	return c.JSON(http.StatusOK, v)
 }
 
-func (s *Server) allianceMembers(c echo.Context, _ *Claims) error {
-	v, _, err := byID(s, c, "allianceId", Queries.AllianceMembers)
+func (s *Server) allianceMembers(c echo.Context, p *Claims) error {
+	v, id, err := byID(s, c, "allianceId", Queries.AllianceMembers)
 	if err != nil {
+		return err
+	}
+	if err := s.allianceReader(c, p, id); err != nil {
 		return err
 	}
 	return list(c, v)
 }
 
-func (s *Server) allianceProtocols(c echo.Context, _ *Claims) error {
-	v, _, err := byID(s, c, "allianceId", Queries.AllianceProtocols)
+func (s *Server) allianceProtocols(c echo.Context, p *Claims) error {
+	v, id, err := byID(s, c, "allianceId", Queries.AllianceProtocols)
 	if err != nil {
+		return err
+	}
+	if err := s.allianceReader(c, p, id); err != nil {
 		return err
 	}
 	return list(c, v)
 }
 
-func (s *Server) adoptionMatrix(c echo.Context, _ *Claims) error {
-	v, _, err := byID(s, c, "allianceId", Queries.AdoptionMatrix)
+func (s *Server) adoptionMatrix(c echo.Context, p *Claims) error {
+	v, id, err := byID(s, c, "allianceId", Queries.AdoptionMatrix)
 	if err != nil {
+		return err
+	}
+	if err := s.allianceReader(c, p, id); err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, v)
@@ -314,13 +353,27 @@ func (s *Server) expertCalendar(c echo.Context, _ *Claims) error {
 	return list(c, v)
 }
 
-func (s *Server) plansOnVersion(c echo.Context, _ *Claims) error {
+func (s *Server) plansOnVersion(c echo.Context, p *Claims) error {
 	if err := s.requireQueries(); err != nil {
 		return err
 	}
 	id, err := pathID(c, "protocolId")
 	if err != nil {
 		return err
+	}
+	if !readAll(p) {
+		// Which patients' plans follow a version is the lead's to know: the protocol
+		// records its lead hospital when drafted.
+		pr, err := eventstore.Load[domain.Protocol](c.Request().Context(), s.deps.Store, domain.ProtocolStream(id))
+		if err != nil {
+			return err
+		}
+		if !pr.Exists {
+			return domain.Errorf(domain.CodeNotFound, "protocol %s not found", id)
+		}
+		if pr.State.LeadHospitalID != p.HospitalID {
+			return domain.Errorf(domain.CodeForbidden, "only the protocol's lead hospital and auditors list the plans on its versions")
+		}
 	}
 	v, err := strconv.Atoi(c.Param("v"))
 	if err != nil || v < 1 {

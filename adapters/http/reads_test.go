@@ -284,3 +284,43 @@ func TestReadsWithoutReadModels(t *testing.T) {
 		}
 	}
 }
+
+// TestAllianceReadAuthorization checks that an alliance's views and the plans on a
+// protocol version are refused to hospitals outside the alliance.
+func TestAllianceReadAuthorization(t *testing.T) {
+	f := newFixture(t, withViews(t))
+	w := f.world()
+	proto, _ := f.protocolAndPlan(w)
+	r := f.do("POST", "/v1/hospitals", w.admin, `{"name":"外省某医院","regionCode":"510104","level":"tertiary","departments":[{"id":"haem","name":"血液科"}]}`)
+	if r.status != 201 {
+		t.Fatalf("register outsider: %d %s", r.status, r.body)
+	}
+	outsider, _ := r.json(t)["id"].(string)
+	outsiderLead := f.token("dr-out", outsider, "haem", httpapi.RoleLead)
+	at := "?minPosition=" + posOf(t, r) // every read sees everything written so far
+	paths := []string{"/v1/alliances/" + w.alliance, "/v1/alliances/" + w.alliance + "/members",
+		"/v1/alliances/" + w.alliance + "/protocols", "/v1/alliances/" + w.alliance + "/adoption-matrix"}
+	for _, path := range paths {
+		for _, tc := range []struct {
+			name, token string
+			want        int
+		}{
+			{"lead", w.leadTok, 200}, {"member", w.m2Tok, 200}, {"auditor", w.auditor, 200}, {"outsider", outsiderLead, 403},
+		} {
+			if r := f.do("GET", path+at, tc.token, ""); r.status != tc.want {
+				t.Errorf("%s as %s: got %d %s, want %d", path, tc.name, r.status, r.body, tc.want)
+			}
+		}
+	}
+	plans := "/v1/protocols/" + proto + "/versions/1/plans"
+	for _, tc := range []struct {
+		name, token string
+		want        int
+	}{
+		{"protocol's lead", w.leadTok, 200}, {"auditor", w.auditor, 200}, {"member", w.m1Tok, 403}, {"another alliance's lead", outsiderLead, 403},
+	} {
+		if r := f.do("GET", plans, tc.token, ""); r.status != tc.want {
+			t.Errorf("%s as %s: got %d %s, want %d", plans, tc.name, r.status, r.body, tc.want)
+		}
+	}
+}
