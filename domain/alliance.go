@@ -502,8 +502,5 @@ func validateTier(tier string) error {
 // validateCommandTime refuses a command without its instant: Decide reads no clock, so
 // a zero time would be recorded as year 1.
 func validateCommandTime(at time.Time) error {
-	if at.IsZero() {
-		return Errorf(CodeInvalidInput, "the command's time (at) is required")
-	}
-	return nil
+	return checkInstant("the command's time (at)", at)
 }

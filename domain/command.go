@@ -40,13 +40,9 @@ func required(what, v string, max int) error {
 	return optional(what, v, max)
 }
 
-// optional checks that a text field, when present, is not longer than max runes.
-func optional(what, v string, max int) error {
-	if n := len([]rune(v)); n > max {
-		return Errorf(CodeInvalidInput, "%s is %d characters long; the limit is %d", what, n, max)
-	}
-	return nil
-}
+// optional checks that a text field, when present, is valid UTF-8 and not longer than
+// max runes (see checkText).
+func optional(what, v string, max int) error { return checkText(what, v, max) }
 
 func truncate(s string, n int) string {
 	if len(s) <= n {

@@ -534,6 +534,9 @@ func decideRequestConsult(s Consult, c RequestConsult) ([]Event, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkDerived("deadline", c.RequestedAt.Add(allowance), "requestedAt plus the "+c.Urgency+" allowance of "+allowance.String()); err != nil {
+		return nil, err
+	}
 	return []Event{ConsultRequested{ConsultID: c.ConsultID, AllianceID: c.Alliance.ID,
 		RequestingHospitalID: c.Requester.ID, LeadHospitalID: c.Lead.ID, LeadDepartmentID: c.Alliance.LeadDepartmentID,
 		RequesterRegionCode: c.Requester.RegionCode, LeadRegionCode: c.Lead.RegionCode,

@@ -85,6 +85,9 @@ func validateWindow(w Window, max time.Duration, kind string) error {
 	if w.Start.IsZero() || w.End.IsZero() {
 		return Errorf(CodeInvalidInput, "window needs both start and end")
 	}
+	if err := firstErr(checkInstant("window start", w.Start), checkInstant("window end", w.End)); err != nil {
+		return err
+	}
 	if !w.End.After(w.Start) {
 		return Errorf(CodeInvalidInput, "window end %s must be after its start %s",
 			w.End.UTC().Format(time.RFC3339), w.Start.UTC().Format(time.RFC3339))
@@ -563,8 +566,5 @@ func validateVisitReport(r VisitReport) error {
 // validateInstant refuses a missing time: Decide reads no clock, so a zero time would be
 // recorded as the year 1.
 func validateInstant(what string, t time.Time) error {
-	if t.IsZero() {
-		return Errorf(CodeInvalidInput, "%s (the command's time) is required", what)
-	}
-	return nil
+	return checkInstant(what+" (the command's time)", t)
 }

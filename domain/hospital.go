@@ -123,7 +123,10 @@ func DecideHospital(h Hospital, c HospitalCommand) ([]Event, error) {
 		if !h.Exists() {
 			return nil, Errorf(CodeNotFound, "hospital %s is not registered", c.HospitalID)
 		}
-		if err := validateDepartments([]Department{c.Department}); err != nil {
+		if err := firstErr(
+			validateDepartments([]Department{c.Department}),
+			checkCount("hospital "+h.ID+"'s departments", len(h.Departments), 1, MaxDepartments),
+		); err != nil {
 			return nil, err
 		}
 		if h.HasDepartment(c.Department.ID) {
@@ -155,6 +158,9 @@ func validateLevel(level string) error {
 }
 
 func validateDepartments(ds []Department) error {
+	if err := checkCount("a hospital's departments", 0, len(ds), MaxDepartments); err != nil {
+		return err
+	}
 	seen := map[string]bool{}
 	for _, d := range ds {
 		if err := firstErr(required("department id", d.ID, 64), required("department name", d.Name, 200)); err != nil {

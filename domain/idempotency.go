@@ -87,8 +87,8 @@ func DecideClaimIdempotencyKey(c IdempotencyClaim, cmd ClaimIdempotencyKey) ([]E
 	); err != nil {
 		return nil, err
 	}
-	if cmd.At.IsZero() {
-		return nil, Errorf(CodeInvalidInput, "the claim's time is required")
+	if err := checkInstant("the claim's time", cmd.At); err != nil {
+		return nil, err
 	}
 	return []Event{IdempotencyKeyClaimed{HospitalID: cmd.HospitalID, Operation: cmd.Operation,
 		AggregateID: cmd.AggregateID, ClaimedAt: cmd.At}}, nil

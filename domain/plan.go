@@ -525,6 +525,9 @@ func decideInitiatePlan(p Plan, c InitiatePlan) ([]Event, error) {
 	if c.StartDate.IsZero() {
 		return nil, Errorf(CodeInvalidInput, "startDate (day 0 of the schedule) is required")
 	}
+	if err := checkInstant("startDate", c.StartDate); err != nil {
+		return nil, err
+	}
 	if !c.Alliance.Exists() {
 		return nil, Errorf(CodeNotFound, "the plan's alliance does not exist")
 	}
@@ -548,6 +551,9 @@ func decideInitiatePlan(p Plan, c InitiatePlan) ([]Event, error) {
 	start := planStartDate(c.StartDate)
 	steps := make([]PlanStep, 0, len(v.Steps))
 	for _, s := range v.Steps {
+		if err := checkDueDate(start, s.StepID, s.DayOffset); err != nil {
+			return nil, err
+		}
 		steps = append(steps, PlanStep{StepID: s.StepID, DayOffset: s.DayOffset, DueDate: planDueDate(start, s.DayOffset),
 			Activity: s.Activity, Drug: s.Drug, Dose: s.Dose, Route: s.Route, Notes: s.Notes, Status: StepStatusPending})
 	}
@@ -658,6 +664,7 @@ func decideRevisePlan(p Plan, c RevisePlan) ([]Event, error) {
 		ev.ToVersion, ev.ContentHash, ev.FlagCleared = v.Number, v.ContentHash, p.Flagged()
 	}
 	seen := map[string]bool{}
+	added := 0
 	for i, ch := range c.Changes {
 		if err := validatePlanStepChange(i, ch); err != nil {
 			return nil, err
@@ -678,8 +685,16 @@ func decideRevisePlan(p Plan, c RevisePlan) ([]Event, error) {
 		}
 		if ch.Action == PlanChangeCancel {
 			ch = PlanStepChange{Action: PlanChangeCancel, StepID: ch.StepID}
+		} else if err := checkDueDate(p.StartDate, ch.StepID, ch.DayOffset); err != nil {
+			return nil, Errorf(CodeInvalidInput, "changes[%d]: %s", i, ErrorMessage(err))
+		}
+		if ch.Action == PlanChangeAdd {
+			added++
 		}
 		ev.Changes = append(ev.Changes, ch)
+	}
+	if err := checkCount("plan "+p.ID+"'s steps", len(p.Steps), added, MaxPlanSteps); err != nil {
+		return nil, err
 	}
 	if len(ev.Changes) == 0 && ev.ToVersion == ev.FromVersion {
 		return nil, Errorf(CodeInvalidInput, "a revision must change at least one step or move the plan to a newer protocol version")
@@ -704,6 +719,9 @@ func decideReportPlanDeviation(p Plan, c ReportPlanDeviation) ([]Event, error) {
 	}
 	if p.deviationIndex(c.DeviationID) >= 0 {
 		return nil, Errorf(CodeAlreadyExists, "plan %s already has a deviation %s", p.ID, c.DeviationID)
+	}
+	if err := checkCount("plan "+p.ID+"'s reported deviations", len(p.Deviations), 1, MaxPlanDeviations); err != nil {
+		return nil, err
 	}
 	if _, ok := p.Step(c.StepID); c.StepID != "" && !ok {
 		return nil, Errorf(CodeNotFound, "plan %s has no step %q", p.ID, c.StepID)

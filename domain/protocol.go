@@ -48,7 +48,6 @@ const (
 	maxIndication    = 200
 	maxSteps         = 200
 	maxStepID        = 64
-	maxDayOffset     = 3650 // ten years covers maintenance therapy
 	maxActivity      = 200
 	maxDrug          = 200
 	maxDose          = 100
@@ -444,8 +443,8 @@ func validateStep(i int, s ProtocolStep) error {
 	if err := validateStepID(s.StepID); err != nil {
 		return Errorf(CodeInvalidInput, "step %d: %s", i+1, ErrorMessage(err))
 	}
-	if s.DayOffset < 0 || s.DayOffset > maxDayOffset {
-		return Errorf(CodeInvalidInput, "step %q: dayOffset %d must be between 0 and %d", s.StepID, s.DayOffset, maxDayOffset)
+	if err := checkDayOffset("dayOffset", s.DayOffset); err != nil {
+		return Errorf(CodeInvalidInput, "step %q: %s", s.StepID, ErrorMessage(err))
 	}
 	err := firstErr(
 		required("activity", s.Activity, maxActivity),
