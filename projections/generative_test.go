@@ -276,6 +276,8 @@ func (w *walk) checkViews(rdb *redis.Client) error {
 	}
 	for _, id := range w.plans {
 		add("plan "+id, false, func() (any, error) { return q.Plan(ctx, id, 0) })
+		// The audit API answers with the plan's folded state as of an instant.
+		add("audit state of plan "+id, false, func() (any, error) { return load[domain.Plan](w, domain.PlanStream(id)), nil })
 	}
 	for _, id := range w.dispatches {
 		add("dispatch "+id, false, func() (any, error) { return q.Dispatch(ctx, id, 0) })
