@@ -56,6 +56,22 @@ func TestGenerativeCommandsAreProjectable(t *testing.T) {
 		seeds = []int64{*genSeed}
 	}
 	start := time.Now()
+	for _, sc := range seedCorpus {
+		w := newWalk(ctx, 1)
+		err := w.setup()
+		if err == nil {
+			err = sc.script(w)
+		}
+		if err == nil {
+			err = w.checkViews(rdb)
+		}
+		if err != nil {
+			t.Fatalf("seed corpus %q: %v", sc.name, err)
+		}
+		if err := rdb.FlushAll(ctx).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
 	var walks, commands, accepted, events int
 	types := map[string]int{}
 	for i := int64(1); ; i++ {
@@ -81,7 +97,7 @@ func TestGenerativeCommandsAreProjectable(t *testing.T) {
 			types[rec.Type]++
 		}
 		if err != nil {
-			t.Fatalf("seed %d: %v\n\nreplay this walk alone with: go test ./projections -run TestGenerativeCommandsAreProjectable -generative.seed=%d -v", seed, err, seed)
+			t.Fatalf("seed %d (extreme values: %+v): %v\n\nreplay this walk alone with: go test ./projections -run TestGenerativeCommandsAreProjectable -generative.seed=%d -v", seed, w.extreme, err, seed)
 		}
 		if err := rdb.FlushAll(ctx).Err(); err != nil {
 			t.Fatal(err)
@@ -92,6 +108,46 @@ func TestGenerativeCommandsAreProjectable(t *testing.T) {
 	if accepted < walks*10 {
 		t.Fatalf("only %d of %d commands were accepted: the walk no longer reaches deep states", accepted, commands)
 	}
+}
+
+// seedCorpus holds scripted walks, run before the random ones on the setup of seed 1:
+// the findings of issue 9 (Why 1), so they stay covered whatever the random walks reach.
+var seedCorpus = []struct {
+	name   string
+	script func(w *walk) error
+}{
+	{"a plan starting 9999-12-01, revised with a step on day 3650", func(w *walk) error {
+		id, err := w.initiateOn(time.Date(9999, 12, 1, 0, 0, 0, 0, time.UTC))
+		if err != nil || id == "" {
+			return err
+		}
+		p := load[domain.Plan](w, domain.PlanStream(id))
+		return w.planCmd(p, planLead(p), w.clock, "RevisePlan adding a step on day 3650 to a plan starting 9999-12-01",
+			domain.RevisePlan{PlanID: id, Reason: "ten-year follow-up", By: planLead(p), At: w.clock,
+				Changes: []domain.PlanStepChange{{Action: domain.PlanChangeAdd, StepID: "y10", DayOffset: 3650, Activity: "PET-CT"}}})
+	}},
+	{"a plan starting 9999-12-31", func(w *walk) error {
+		_, err := w.initiateOn(time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC))
+		return err
+	}},
+}
+
+// initiateOn initiates a plan on the walk's first protocol, starting on start, and
+// returns its id if the domain accepted it.
+func (w *walk) initiateOn(start time.Time) (string, error) {
+	p := load[domain.Protocol](w, domain.ProtocolStream(w.protocols[0]))
+	a := load[domain.Alliance](w, domain.AllianceStream(p.AllianceID))
+	v, _ := p.LatestPublished()
+	id := w.newID()
+	cmd := domain.InitiatePlan{PlanID: id, Alliance: a, Protocol: p, Version: v.Number, PatientRef: w.patientRef(),
+		StartDate: start, By: lead(a), At: w.clock}
+	ok, err := handle(w, domain.PlanStream(id), cmd.By, cmd.At, "InitiatePlan starting "+start.Format(time.RFC3339),
+		func(s domain.Plan) ([]domain.Event, error) { return domain.DecidePlan(s, cmd) })
+	if !ok {
+		return "", err
+	}
+	w.plans = append(w.plans, id)
+	return id, err
 }
 
 // walk is one random sequence of commands. It keeps only the ids of what exists and
@@ -110,6 +166,11 @@ type walk struct {
 	// calm makes every value plausible, for the setup that gives each walk a few
 	// hospitals, an alliance with members, a protocol, plans, dispatches and consults.
 	calm bool
+	// extreme says which kinds of value this walk makes extreme, a random half of them
+	// per walk ("swarm testing", Groce et al. 2012): a walk where every kind can be
+	// extreme tends to stop at the shallowest finding, one with a few kinds reaches the
+	// deeper ones (a plan starting in 9999 that a later revision pushes past 9999).
+	extreme struct{ at, instant, window, offset, duration, text, count bool }
 
 	commands, accepted int
 	// accepts describes each accepted command by the position of its last event, so a
@@ -124,15 +185,29 @@ type acceptedCommand struct {
 
 func newWalk(ctx context.Context, seed int64) *walk {
 	store := newMemStore()
-	return &walk{ctx: ctx, seed: seed, r: rand.New(rand.NewSource(seed)), store: store,
+	w := &walk{ctx: ctx, seed: seed, r: rand.New(rand.NewSource(seed)), store: store,
 		cmds:  eventstore.NewCommands(store),
 		clock: time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)}
+	x := &w.extreme
+	for _, on := range []*bool{&x.at, &x.instant, &x.window, &x.offset, &x.duration, &x.text, &x.count} {
+		*on = w.r.Intn(2) == 0
+	}
+	return w
 }
 
 // run sets up a small world with plausible values, then issues n random commands; it
 // fails on an accepted command that cannot be stored and on a decide function that
 // panics or returns an uncoded error.
 func (w *walk) run(n int) error {
+	if err := w.setup(); err != nil {
+		return err
+	}
+	return w.random(n)
+}
+
+// setup creates, with plausible values, a few hospitals, an alliance with members, a
+// protocol with two versions, adoptions, plans, dispatches and consults.
+func (w *walk) setup() error {
 	w.calm = true
 	for _, step := range []struct {
 		times int
@@ -149,6 +224,11 @@ func (w *walk) run(n int) error {
 		}
 	}
 	w.calm = false
+	return nil
+}
+
+// random issues n random commands.
+func (w *walk) random(n int) error {
 	actions := []struct {
 		weight int
 		do     func() error
@@ -363,9 +443,10 @@ var extremeInstants = []time.Time{
 
 var zones = []*time.Location{time.UTC, time.FixedZone("CST", 8*3600), time.FixedZone("-05", -5*3600)}
 
-// instant is mostly a plausible instant near the walk's clock, sometimes an extreme one.
-func (w *walk) instant() time.Time {
-	if !w.calm && w.r.Intn(4) == 0 {
+// instant is mostly a plausible instant near the walk's clock, sometimes (if on) an
+// extreme one.
+func (w *walk) instant(on bool) time.Time {
+	if !w.calm && on && w.r.Intn(4) == 0 {
 		return extremeInstants[w.r.Intn(len(extremeInstants))]
 	}
 	d := time.Duration(w.r.Int63n(int64(400*24*time.Hour))) - 30*24*time.Hour
@@ -374,7 +455,7 @@ func (w *walk) instant() time.Time {
 
 // at is the command's time: the walk's clock, sometimes an extreme instant.
 func (w *walk) at() time.Time {
-	if !w.calm && w.r.Intn(12) == 0 {
+	if !w.calm && w.extreme.at && w.r.Intn(12) == 0 {
 		return extremeInstants[w.r.Intn(len(extremeInstants))]
 	}
 	return w.clock
@@ -383,8 +464,11 @@ func (w *walk) at() time.Time {
 var extremeOffsets = []int{-1, 3650, 3651, 36500, math.MaxInt32, math.MaxInt, math.MinInt}
 
 func (w *walk) dayOffset() int {
-	if !w.calm && w.r.Intn(5) == 0 {
+	if !w.calm && w.extreme.offset && w.r.Intn(5) == 0 {
 		return extremeOffsets[w.r.Intn(len(extremeOffsets))]
+	}
+	if !w.calm && w.r.Intn(5) == 0 {
+		return w.r.Intn(3651) // follow-up and maintenance, up to ten years
 	}
 	return w.r.Intn(29) // a cycle of three or four weeks
 }
@@ -393,7 +477,7 @@ var extremeDurations = []time.Duration{0, -time.Hour, 14*24*time.Hour + 1, 366 *
 	100 * 365 * 24 * time.Hour, math.MaxInt64, math.MinInt64}
 
 func (w *walk) duration(plausible time.Duration) time.Duration {
-	if !w.calm && w.r.Intn(5) == 0 {
+	if !w.calm && w.extreme.duration && w.r.Intn(5) == 0 {
 		return extremeDurations[w.r.Intn(len(extremeDurations))]
 	}
 	return time.Duration(w.r.Int63n(int64(plausible))) + time.Minute
@@ -406,14 +490,14 @@ var words = []string{"R-CHOP cycle 1", "利妥昔单抗 375 mg/m2", "neutropenia
 func (w *walk) text() string {
 	switch w.r.Intn(10) {
 	case 0:
-		if w.calm {
+		if w.calm || !w.extreme.text {
 			return "calm"
 		}
 		lengths := []int{0, 64, 65, 100, 101, 200, 201, 1000, 1001, 2000, 2001, 4000, 4001, 8001, 100000}
 		units := []string{"a", "界", "😀", " "}
 		return strings.Repeat(units[w.r.Intn(len(units))], lengths[w.r.Intn(len(lengths))])
 	case 1:
-		if !w.calm {
+		if !w.calm && w.extreme.text {
 			return words[len(words)-1-w.r.Intn(2)] // NUL, invalid UTF-8
 		}
 		fallthrough
@@ -425,7 +509,7 @@ func (w *walk) text() string {
 var extremeCounts = []int{-1, 100000, 100001, math.MaxInt32, math.MaxInt}
 
 func (w *walk) count() int {
-	if !w.calm && w.r.Intn(6) == 0 {
+	if !w.calm && w.extreme.count && w.r.Intn(6) == 0 {
 		return extremeCounts[w.r.Intn(len(extremeCounts))]
 	}
 	return w.r.Intn(40)
@@ -512,7 +596,7 @@ func (w *walk) alliance() domain.Alliance {
 func (w *walk) registerHospital() error {
 	id := w.createID(w.hospitals)
 	depts := []domain.Department{{ID: "d1", Name: "血液科 haematology"}, {ID: "d2", Name: w.text()}}
-	if !w.calm && w.r.Intn(15) == 0 {
+	if !w.calm && w.extreme.count && w.r.Intn(15) == 0 {
 		for i := range 2000 {
 			depts = append(depts, domain.Department{ID: "x" + strconv.Itoa(i), Name: "department " + strconv.Itoa(i)})
 		}
@@ -738,7 +822,7 @@ func (w *walk) initiatePlan() error {
 	p, a, _ := w.protocolContext()
 	id := w.createID(w.plans)
 	cmd := domain.InitiatePlan{PlanID: id, Alliance: a, Protocol: p, Version: w.version(p), PatientRef: w.patientRef(),
-		StartDate: w.instant(), By: lead(a), At: w.at()}
+		StartDate: w.instant(w.extreme.instant), By: lead(a), At: w.at()}
 	desc := fmt.Sprintf("InitiatePlan %s startDate=%s", id, cmd.StartDate.Format(time.RFC3339))
 	ok, err := handle(w, domain.PlanStream(id), cmd.By, cmd.At, desc,
 		func(s domain.Plan) ([]domain.Event, error) { return domain.DecidePlan(s, cmd) })
@@ -861,7 +945,7 @@ func (w *walk) flagPlan() error {
 // --- dispatches and expert schedules --------------------------------------------
 
 func (w *walk) window() domain.Window {
-	start := w.instant()
+	start := w.instant(w.extreme.window)
 	return domain.Window{Start: start, End: start.Add(w.duration(72 * time.Hour))}
 }
 
@@ -1012,7 +1096,7 @@ func (w *walk) requestConsult() error {
 	leadHospital := load[domain.Hospital](w, domain.HospitalStream(a.LeadHospitalID))
 	var attachments []domain.Attachment
 	for range w.r.Intn(3) {
-		if w.calm {
+		if w.calm || !w.extreme.count {
 			break
 		}
 		size := []int64{1, 2 << 20, 2 << 30, 2<<30 + 1, 0, -1, math.MaxInt64}[w.r.Intn(7)]
