@@ -260,7 +260,11 @@ func (q *Queries) planFast(ctx context.Context, planID string, minPos eventstore
 	if err != nil {
 		return PlanDoc{}, false, unavailable(err)
 	}
-	if doc, ok = planDocOf(vals); ok {
+	doc, ok, degraded := planDocOf(vals)
+	if degraded != "" {
+		return PlanDoc{}, true, degradedError(degraded)
+	}
+	if ok {
 		q.cachePlan(planID, gen, doc)
 	}
 	return doc, ok, nil
@@ -314,6 +318,7 @@ func (q *Queries) read(ctx context.Context, minPos eventstore.Position, build re
 			}
 			pipe := q.rdb.TxPipeline()
 			cpCmd := pipe.Get(ctx, ks.checkpoint())
+			targetCmd := pipe.Get(ctx, ks.catchUpTarget())
 			decode := build(pipe, ks)
 			curCmd := pipe.Get(ctx, currentKey(q.prefix))
 			if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
@@ -326,14 +331,16 @@ func (q *Queries) read(ctx context.Context, minPos eventstore.Position, build re
 				}
 				return domain.Errorf(domain.CodeUnavailable, "the views are switching generations; try again")
 			}
-			var cp eventstore.Position
-			if s, err := cpCmd.Result(); err == nil {
-				n, _ := strconv.ParseUint(s, 10, 64)
-				cp = eventstore.Position(n)
-			}
+			cp, target, started := catchUpState(cpCmd, targetCmd)
 			q.advance(gen, cp)
 			if cp >= minPos {
-				return decode()
+				err := decode()
+				if domain.ErrorCode(err) == domain.CodeNotFound && (!started || cp < target) {
+					// Not built yet, perhaps: the views are still applying the log as it
+					// stood when they (re)started.
+					return catchingUp(cp, target)
+				}
+				return err
 			}
 		}
 		if err := q.wait(ctx, gen, minPos, wake, deadline); err != nil {
