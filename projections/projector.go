@@ -10,6 +10,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/medalliance/allianced/adapters/eventstore"
@@ -67,6 +68,9 @@ type Projector struct {
 	opt   Options
 	token string
 	now   func() time.Time
+	// failed counts the events the views could not apply (the writer adds to it as it
+	// commits their degradations).
+	failed atomic.Uint64
 
 	mu         sync.Mutex
 	gen        string
@@ -74,7 +78,6 @@ type Projector struct {
 	caughtUp   bool
 	leading    bool
 	skipped    uint64
-	failed     uint64
 	listeners  []func(gen string, pos eventstore.Position)
 }
 
@@ -112,7 +115,7 @@ type Status struct {
 func (p *Projector) Status() Status {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return Status{Generation: p.gen, Checkpoint: p.checkpoint, Leading: p.leading, CaughtUp: p.caughtUp, Skipped: p.skipped, Failed: p.failed}
+	return Status{Generation: p.gen, Checkpoint: p.checkpoint, Leading: p.leading, CaughtUp: p.caughtUp, Skipped: p.skipped, Failed: p.failed.Load()}
 }
 
 // onCommit registers fn to be called after each commit this process makes (Queries use
@@ -240,7 +243,7 @@ func (p *Projector) lead(ctx context.Context, gen string, genChanged <-chan stru
 			}
 		}
 	}()
-	w := &writer{rdb: p.rdb, ks: keyspace{prefix: p.opt.Prefix, gen: gen}, live: true, log: p.opt.Logger, onCommit: p.committed}
+	w := &writer{rdb: p.rdb, ks: keyspace{prefix: p.opt.Prefix, gen: gen}, live: true, log: p.opt.Logger, onCommit: p.committed, failed: &p.failed}
 	for {
 		if err := w.start(runCtx); err != nil {
 			return causeOr(runCtx, err)
@@ -255,8 +258,7 @@ func (p *Projector) lead(ctx context.Context, gen string, genChanged <-chan stru
 		err := p.follow(runCtx, w)
 		p.mu.Lock()
 		p.skipped += w.skipped
-		p.failed += w.failed
-		w.skipped, w.failed = 0, 0
+		w.skipped = 0
 		p.mu.Unlock()
 		if errors.Is(err, errRewound) {
 			p.opt.Logger.Warn("projections: the stored checkpoint moved back; resuming from it", "generation", gen)

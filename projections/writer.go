@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"github.com/medalliance/allianced/adapters/eventstore"
 	"github.com/medalliance/allianced/domain"
@@ -44,7 +45,7 @@ type writer struct {
 	log       *slog.Logger
 	onCommit  func(gen string, pos eventstore.Position)
 	skipped   uint64 // events this build could not decode, logged and passed over
-	failed    uint64 // events the views could not apply, recorded as degraded documents
+	failed    *atomic.Uint64 // when set, counts events the views could not apply (recorded as degraded documents)
 	// warm holds the documents of the last committed batch, as committed. They are
 	// still what Redis holds as long as the stored checkpoint is the one that commit
 	// wrote: every write to a generation changes its checkpoint in the same EXEC. The
@@ -389,7 +390,9 @@ func (w *writer) attempt(ctx context.Context, tx *redis.Tx, watch []any, events 
 		return 0, fmt.Errorf("commit views: %w", unavailable(err))
 	}
 	for _, f := range b.failures {
-		w.failed++
+		if w.failed != nil {
+			w.failed.Add(1)
+		}
 		names := make([]string, len(f.refs))
 		for i, ref := range f.refs {
 			names[i] = docName(w.ks, ref)
