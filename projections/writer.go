@@ -44,7 +44,7 @@ type writer struct {
 	committed eventstore.Position
 	log       *slog.Logger
 	onCommit  func(gen string, pos eventstore.Position)
-	skipped   uint64 // events this build could not decode, logged and passed over
+	skipped   uint64         // events this build could not decode, logged and passed over
 	failed    *atomic.Uint64 // when set, counts events the views could not apply (recorded as degraded documents)
 	// warm holds the documents of the last committed batch, as committed. They are
 	// still what Redis holds as long as the stored checkpoint is the one that commit
