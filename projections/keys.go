@@ -36,7 +36,8 @@ func (k keyspace) catchUpTarget() string { return k.root() + "catchup" }
 // degraded and degradedKeys list the degraded documents (see degraded.go).
 func (k keyspace) degraded() string     { return k.root() + "degraded" }
 func (k keyspace) degradedKeys() string { return k.root() + "degraded-keys" }
-func (k keyspace) hospitals() string    { return k.root() + "hospitals" }
+
+func (k keyspace) hospitals() string { return k.root() + "hospitals" }
 func (k keyspace) plan(id string) string {
 	return k.root() + "plan:" + id
 }
