@@ -226,8 +226,11 @@ func TestCatchingUpAtStart(t *testing.T) {
 	}
 	t.Cleanup(stop)
 	p := projections.NewProjector(store, rdb, projections.Options{})
-	q := projections.NewQueries(rdb, projections.QueryOptions{Projector: p})
+	q := projections.NewQueries(rdb, projections.QueryOptions{Projector: p, Timeout: 200 * time.Millisecond})
 	t.Cleanup(func() { _ = q.Close() })
+	if _, err := q.Plan(ctx, s.plan, 5); domain.ErrorCode(err) != projections.CodeViewsCatchingUp {
+		t.Fatalf("a read-your-writes wait that runs out while catching up: %v, want %s", err, projections.CodeViewsCatchingUp)
+	}
 	if lag, err := p.Lag(ctx); err != nil || !lag.CatchingUp {
 		t.Fatalf("lag before the projector ran: %+v %v", lag, err)
 	}

@@ -303,6 +303,10 @@ type reader func(pipe redis.Pipeliner, ks keyspace) func() error
 // read runs one consistent read of the current generation once it has applied minPos.
 func (q *Queries) read(ctx context.Context, minPos eventstore.Position, build reader) error {
 	deadline := time.Now().Add(q.timeout)
+	// What the last read saw of the catch-up: a wait that runs out while the views
+	// are catching up says so (503 with Retry-After) rather than timing out.
+	var catching bool
+	var lastCP, lastTarget eventstore.Position
 	for switches := 0; ; {
 		q.mu.Lock()
 		wake := q.wake
@@ -332,6 +336,7 @@ func (q *Queries) read(ctx context.Context, minPos eventstore.Position, build re
 				return domain.Errorf(domain.CodeUnavailable, "the views are switching generations; try again")
 			}
 			cp, target, started := catchUpState(cpCmd, targetCmd)
+			catching, lastCP, lastTarget = !started || cp < target, cp, target
 			q.advance(gen, cp)
 			if cp >= minPos {
 				err := decode()
@@ -344,6 +349,9 @@ func (q *Queries) read(ctx context.Context, minPos eventstore.Position, build re
 			}
 		}
 		if err := q.wait(ctx, gen, minPos, wake, deadline); err != nil {
+			if domain.ErrorCode(err) == domain.CodeTimeout && catching {
+				return catchingUp(lastCP, lastTarget)
+			}
 			return err
 		}
 	}
