@@ -23,6 +23,9 @@ type docEntry struct {
 	val    any    // the decoded document (a pointer), nil until first used
 	dirty  bool
 	flush  func(pipe redis.Pipeliner, ref docRef, val any) error
+	// degraded says the document is degraded (see degraded.go): the views see no
+	// document and their writes to it are dropped.
+	degraded bool
 }
 
 // event is one decoded event of the log with its envelope and global position.
@@ -46,6 +49,13 @@ type batch struct {
 	// planChanges maps each plan whose view changed to the position of its last change.
 	planChanges map[string]eventstore.Position
 	planOrder   []string
+	// checkDegraded is set when the generation has degraded documents: every document
+	// loaded is then checked against the degraded list.
+	checkDegraded bool
+	// touched lists the documents the event being applied changed; failures lists the
+	// events recorded as failed in this batch.
+	touched  []docRef
+	failures []*eventFailure
 }
 
 func newBatch(ctx context.Context, rd redis.Cmdable, ks keyspace) *batch {
@@ -67,8 +77,9 @@ func (b *batch) prefetch(refs []docRef) error {
 
 // loads is a set of document reads queued on a pipeline.
 type loads struct {
-	refs []docRef
-	cmds []*redis.StringCmd
+	refs     []docRef
+	cmds     []*redis.StringCmd
+	degraded []*redis.BoolCmd // with checkDegraded: whether each is degraded
 }
 
 // queueLoads queues on pipe a read of every document of refs not yet in the cache.
@@ -86,6 +97,9 @@ func (b *batch) queueLoads(pipe redis.Pipeliner, refs []docRef) loads {
 		} else {
 			l.cmds = append(l.cmds, pipe.HGet(b.ctx, r.key, r.field))
 		}
+		if b.checkDegraded {
+			l.degraded = append(l.degraded, pipe.HExists(b.ctx, b.ks.degraded(), docName(b.ks, r)))
+		}
 	}
 	return l
 }
@@ -98,7 +112,28 @@ func (b *batch) storeLoads(l loads) error {
 			return fmt.Errorf("load %s %s: %w", r.key, r.field, unavailable(err))
 		}
 		if _, ok := b.docs[r]; !ok {
-			b.docs[r] = &docEntry{loaded: true, raw: raw}
+			b.docs[r] = &docEntry{loaded: true, raw: raw, degraded: i < len(l.degraded) && l.degraded[i].Val()}
+		}
+	}
+	return nil
+}
+
+// loadDegraded marks which of refs, already loaded without the check, are degraded.
+func (b *batch) loadDegraded(refs []docRef) error {
+	if len(refs) == 0 {
+		return nil
+	}
+	names := make([]string, len(refs))
+	for i, r := range refs {
+		names[i] = docName(b.ks, r)
+	}
+	vals, err := b.rd.HMGet(b.ctx, b.ks.degraded(), names...).Result()
+	if err != nil {
+		return fmt.Errorf("load the degraded documents: %w", unavailable(err))
+	}
+	for i, v := range vals {
+		if v != nil {
+			b.docs[refs[i]].degraded = true
 		}
 	}
 	return nil
@@ -115,12 +150,16 @@ func (b *batch) entry(ref docRef) (*docEntry, error) {
 	return b.docs[ref], nil
 }
 
-// getDoc returns the document at ref decoded as T, or nil when it does not exist. The
-// pointer stays valid for the batch: changes to it are written back after putDoc.
+// getDoc returns the document at ref decoded as T, or nil when it does not exist or is
+// degraded. The pointer stays valid for the batch: changes to it are written back after
+// putDoc.
 func getDoc[T any](b *batch, ref docRef) (*T, error) {
 	e, err := b.entry(ref)
 	if err != nil {
 		return nil, err
+	}
+	if e.degraded {
+		return nil, nil
 	}
 	if e.val != nil {
 		return e.val.(*T), nil
@@ -130,7 +169,8 @@ func getDoc[T any](b *batch, ref docRef) (*T, error) {
 	}
 	v := new(T)
 	if err := json.Unmarshal(e.raw, v); err != nil {
-		return nil, fmt.Errorf("view document %s %s is malformed: %w", ref.key, ref.field, err)
+		return nil, &docError{ref: ref, reason: ReasonDocumentMalformed,
+			err: fmt.Errorf("view document %s %s is malformed: %w", ref.key, ref.field, err)}
 	}
 	e.val = v
 	return v, nil
@@ -141,12 +181,17 @@ func putDoc[T any](b *batch, ref docRef, v *T) error {
 	return b.put(ref, v, flushJSON)
 }
 
-// put marks the document at ref changed to v, written by flush at commit.
+// put marks the document at ref changed to v, written by flush at commit; a write to a
+// degraded document is dropped.
 func (b *batch) put(ref docRef, v any, flush func(redis.Pipeliner, docRef, any) error) error {
 	e, err := b.entry(ref)
 	if err != nil {
 		return err
 	}
+	if e.degraded {
+		return nil
+	}
+	b.touched = append(b.touched, ref)
 	e.val, e.flush = v, flush
 	if v == nil {
 		e.raw = nil // deleted: later reads in this batch see no document
@@ -184,12 +229,13 @@ func (b *batch) planChanged(id string, pos eventstore.Position) {
 }
 
 // write queues every change of the batch on pipe: documents first, in the order they
-// became dirty, then index updates in the order the views made them.
+// became dirty, then index updates in the order the views made them. A document that
+// does not encode fails the write with a flushError.
 func (b *batch) write(pipe redis.Pipeliner) error {
 	for _, ref := range b.order {
 		e := b.docs[ref]
-		if err := e.flush(pipe, ref, e.val); err != nil {
-			return err
+		if err := safeFlush(e.flush, pipe, ref, e.val); err != nil {
+			return &flushError{err: fmt.Errorf("%s %s: %w", ref.key, ref.field, err)}
 		}
 	}
 	for _, f := range b.ops {

@@ -46,8 +46,13 @@
 //	<prefix>:checkpoints                          channel: "<gen> <position>" after each commit
 //	<prefix>:plan-changes:<planID>                channel: the position of each change to a plan
 //	<prefix>:<gen>:checkpoint                     string: last applied global position
+//	<prefix>:<gen>:catchup                        string: the head of the log when the projector last
+//	                                              (re)started on the generation (see Readiness)
+//	<prefix>:<gen>:degraded                       hash: document name -> Degradation (see degraded.go)
+//	<prefix>:<gen>:degraded-keys                  hash: key -> how many of its documents are degraded
 //	<prefix>:<gen>:plan:<planID>                  hash: json (the PlanView), responsible, lead,
-//	                                              leadDepartment, alliance, version, position
+//	                                              leadDepartment, alliance, version, position,
+//	                                              degraded (when it is)
 //	<prefix>:<gen>:hospitals                      hash: hospitalID -> HospitalView
 //	<prefix>:<gen>:hospital:<id>:plans            zset: planID scored by the next due step (unix s)
 //	<prefix>:<gen>:hospital:<id>:plan-summaries   hash: planID -> PlanSummary
@@ -76,6 +81,25 @@
 // and never sees a half-built one. With minPos > 0 a read waits, bounded by a timeout,
 // until the checkpoint reached minPos (read-your-writes); it is woken by the in-process
 // projector or by the checkpoint channel.
+//
+// # Degraded documents
+//
+// An event a view cannot apply (a value it cannot encode, a stored document that does
+// not decode, a bug) does not stop the projector: the documents it was changing are
+// marked degraded in the same MULTI/EXEC that moves the checkpoint past it, keep the
+// state they had before it, and answer CodeViewDegraded (503) until a rebuild after a
+// fix; see degraded.go.
+//
+// # Readiness
+//
+// When a projector starts on a generation it records the head of the log as the
+// generation's catch-up target, and creates its checkpoint (0) if it has none. Until
+// the checkpoint reaches the target (or while the generation has no checkpoint at all:
+// Redis came back empty, a fresh generation nobody started yet, no generation), a read
+// that would answer "not found" answers CodeViewsCatchingUp instead, and Lag says
+// CatchingUp. A projector that finds its generation's checkpoint gone (Redis restarted
+// empty or was flushed) starts a fresh generation; an idle one notices at its next
+// lease renewal.
 //
 // # Rebuild
 //

@@ -144,6 +144,9 @@ func canonicalDump(tb testing.TB, rdb *redis.Client, prefix string) string {
 	var b strings.Builder
 	for _, k := range keys {
 		name := strings.TrimPrefix(k, root)
+		if name == "catchup" {
+			continue // when the live projector last started, not what the views hold
+		}
 		typ := rdb.Type(ctx, k).Val()
 		fmt.Fprintf(&b, "%s (%s)\n", name, typ)
 		switch typ {

@@ -28,7 +28,16 @@ func PlanChannel(prefix, planID string) string { return prefix + ":plan-changes:
 // Keys inside a generation.
 
 func (k keyspace) checkpoint() string { return k.root() + "checkpoint" }
-func (k keyspace) hospitals() string  { return k.root() + "hospitals" }
+
+// catchUpTarget holds the head of the log when the projector (re)started on the
+// generation: until the checkpoint reaches it, "not found" cannot be trusted.
+func (k keyspace) catchUpTarget() string { return k.root() + "catchup" }
+
+// degraded and degradedKeys list the degraded documents (see degraded.go).
+func (k keyspace) degraded() string     { return k.root() + "degraded" }
+func (k keyspace) degradedKeys() string { return k.root() + "degraded-keys" }
+
+func (k keyspace) hospitals() string { return k.root() + "hospitals" }
 func (k keyspace) plan(id string) string {
 	return k.root() + "plan:" + id
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strconv"
 	"time"
 
 	"github.com/medalliance/allianced/adapters/eventstore"
@@ -19,6 +20,14 @@ type Lag struct {
 	Seconds    float64             `json:"seconds"`
 	Checkpoint eventstore.Position `json:"checkpoint"`
 	Head       eventstore.Position `json:"head"`
+	// CatchingUp is true until the views have applied the log as it stood when they
+	// (re)started (process start, Redis restarted empty or flushed, a fresh
+	// generation): until then a view that is missing may merely not be built yet.
+	CatchingUp bool `json:"catchingUp"`
+	// Target is the position the views must reach to be caught up.
+	Target eventstore.Position `json:"target"`
+	// Degraded is how many view documents are degraded (see Projector.Degraded).
+	Degraded uint64 `json:"degraded"`
 }
 
 const lagScan = 1000
@@ -35,10 +44,20 @@ func measureLag(ctx context.Context, store eventstore.Store, rdb redis.Universal
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return l, unavailable(err)
 	}
+	l.CatchingUp = true // no generation yet: nothing is projected
 	if gen != "" {
-		if l.Checkpoint, err = readCheckpoint(ctx, rdb, keyspace{prefix: prefix, gen: gen}.checkpoint()); err != nil {
-			return l, err
+		ks := keyspace{prefix: prefix, gen: gen}
+		pipe := rdb.TxPipeline()
+		cp := pipe.Get(ctx, ks.checkpoint())
+		target := pipe.Get(ctx, ks.catchUpTarget())
+		degraded := pipe.HLen(ctx, ks.degraded())
+		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+			return l, unavailable(err)
 		}
+		var started bool
+		l.Checkpoint, l.Target, started = catchUpState(cp, target)
+		l.CatchingUp = !started || l.Checkpoint < l.Target
+		l.Degraded = uint64(degraded.Val())
 	}
 	if l.Head, err = store.Head(ctx); err != nil {
 		return l, err
@@ -67,4 +86,16 @@ func measureLag(ctx context.Context, store eventstore.Store, rdb redis.Universal
 		}
 	}
 	return l, nil
+}
+
+// catchUpState reads a generation's checkpoint and catch-up target; started is false
+// when the generation has no checkpoint (nobody started projecting it, or it vanished).
+func catchUpState(cp, target *redis.StringCmd) (checkpoint, want eventstore.Position, started bool) {
+	s, err := cp.Result()
+	if err != nil {
+		return 0, 0, false
+	}
+	n, _ := strconv.ParseUint(s, 10, 64)
+	t, _ := strconv.ParseUint(target.Val(), 10, 64)
+	return eventstore.Position(n), eventstore.Position(t), true
 }

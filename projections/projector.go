@@ -10,6 +10,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/medalliance/allianced/adapters/eventstore"
@@ -67,6 +68,9 @@ type Projector struct {
 	opt   Options
 	token string
 	now   func() time.Time
+	// failed counts the events the views could not apply (the writer adds to it as it
+	// commits their degradations).
+	failed atomic.Uint64
 
 	mu         sync.Mutex
 	gen        string
@@ -102,13 +106,16 @@ type Status struct {
 	CaughtUp bool `json:"caughtUp"`
 	// Skipped counts events this build could not decode and passed over.
 	Skipped uint64 `json:"skipped"`
+	// Failed counts events this process could not apply to the views (each degraded
+	// the documents it was changing; see Degraded).
+	Failed uint64 `json:"failed"`
 }
 
 // Status returns the projector's in-process state.
 func (p *Projector) Status() Status {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return Status{Generation: p.gen, Checkpoint: p.checkpoint, Leading: p.leading, CaughtUp: p.caughtUp, Skipped: p.skipped}
+	return Status{Generation: p.gen, Checkpoint: p.checkpoint, Leading: p.leading, CaughtUp: p.caughtUp, Skipped: p.skipped, Failed: p.failed.Load()}
 }
 
 // onCommit registers fn to be called after each commit this process makes (Queries use
@@ -158,7 +165,12 @@ func (p *Projector) Run(ctx context.Context) error {
 			if err == nil && ok {
 				err = p.lead(ctx, gen, genChanged)
 				releaseLease(context.WithoutCancel(ctx), p.rdb, leaseKey(p.opt.Prefix, gen), p.token)
-				if errors.Is(err, errGenerationChanged) || errors.Is(err, errLeaseLost) {
+				if errors.Is(err, errViewsLost) {
+					p.opt.Logger.Warn("projections: the views of the generation vanished (Redis restarted empty or was flushed?); projecting a fresh generation",
+						"generation", gen)
+					err = p.replaceGeneration(ctx, gen)
+				}
+				if err == nil || errors.Is(err, errGenerationChanged) || errors.Is(err, errLeaseLost) {
 					p.opt.Logger.Info("projections: following the current generation again", "reason", err)
 					continue
 				}
@@ -222,15 +234,24 @@ func (p *Projector) lead(ctx context.Context, gen string, genChanged <-chan stru
 					cancel(errGenerationChanged)
 					return
 				}
+				// Redis restarted empty, or the generation's keys were deleted: without
+				// this check an idle projector would notice only at the next event.
+				if n, err := p.rdb.Exists(runCtx, keyspace{prefix: p.opt.Prefix, gen: gen}.checkpoint()).Result(); err == nil && n == 0 {
+					cancel(errViewsLost)
+					return
+				}
 			}
 		}
 	}()
-	w := &writer{rdb: p.rdb, ks: keyspace{prefix: p.opt.Prefix, gen: gen}, live: true, log: p.opt.Logger, onCommit: p.committed}
+	w := &writer{rdb: p.rdb, ks: keyspace{prefix: p.opt.Prefix, gen: gen}, live: true, log: p.opt.Logger, onCommit: p.committed, failed: &p.failed}
 	for {
 		if err := w.start(runCtx); err != nil {
 			return causeOr(runCtx, err)
 		}
 		if err := p.checkSameLog(runCtx, w); err != nil {
+			return causeOr(runCtx, err)
+		}
+		if err := p.markStart(runCtx, w); err != nil {
 			return causeOr(runCtx, err)
 		}
 		p.committed(gen, w.committed)
@@ -381,6 +402,65 @@ func ensureGeneration(ctx context.Context, rdb redis.UniversalClient, prefix str
 // newGenerationName returns a fresh, time-ordered generation name.
 func newGenerationName() string {
 	return "g" + strconv.FormatInt(time.Now().UnixMilli(), 36) + randomHex(3)
+}
+
+// markStart records, for readers, what the views of w's generation must reach before
+// they can say "not found": the head of the log now (the catch-up target). It also
+// creates the checkpoint (0) of a generation never written, so that a reader tells a
+// generation being projected from one nobody started, and a projector tells a fresh
+// generation from one whose checkpoint vanished (Redis restarted empty, or the keys were
+// deleted) while its other keys may remain: that one returns errViewsLost.
+func (p *Projector) markStart(ctx context.Context, w *writer) error {
+	head, err := p.store.Head(ctx)
+	if err != nil {
+		return fmt.Errorf("read the head of the log: %w", err)
+	}
+	pipe := p.rdb.TxPipeline()
+	cp := pipe.Exists(ctx, w.ks.checkpoint())
+	target := pipe.Exists(ctx, w.ks.catchUpTarget())
+	if _, err := pipe.Exec(ctx); err != nil {
+		return unavailable(err)
+	}
+	if cp.Val() == 0 && (target.Val() == 1 || w.committed > 0) {
+		return errViewsLost
+	}
+	pipe = p.rdb.TxPipeline()
+	pipe.SetNX(ctx, w.ks.checkpoint(), "0", 0)
+	pipe.Set(ctx, w.ks.catchUpTarget(), strconv.FormatUint(uint64(max(head, w.committed)), 10), 0)
+	_, err = pipe.Exec(ctx)
+	return unavailable(err)
+}
+
+// replaceGeneration switches the current generation from old to a fresh, empty one
+// (unless someone switched already) and deletes old.
+func (p *Projector) replaceGeneration(ctx context.Context, old string) error {
+	fresh := newGenerationName()
+	key := currentKey(p.opt.Prefix)
+	err := p.rdb.Watch(ctx, func(tx *redis.Tx) error {
+		cur, err := tx.Get(ctx, key).Result()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return unavailable(err)
+		}
+		if cur != "" && cur != old {
+			fresh = ""
+			return nil
+		}
+		_, err = tx.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+			pipe.Set(ctx, key, fresh, 0)
+			return nil
+		})
+		return err
+	}, key)
+	if err != nil {
+		return unavailable(err)
+	}
+	if err := deleteGeneration(ctx, p.rdb, p.opt.Prefix, old); err != nil {
+		return err
+	}
+	if fresh != "" {
+		p.rdb.Publish(ctx, generationChannel(p.opt.Prefix), fresh)
+	}
+	return nil
 }
 
 // checkSameLog guards against views of another log: when the stored checkpoint is

@@ -34,6 +34,8 @@ func TestKillAndResume(t *testing.T) {
 	s := newScenario()
 	s.run(t, store)
 	appendLoad(t, store, s, 300, 6, 8)
+	farFuturePlan(t, store, s, newID()) // an event the views cannot apply: it degrades its plan
+	appendLoad(t, store, s, 20, 4, 2)
 	rng := rand.New(rand.NewPCG(1, uint64(time.Now().UnixNano())))
 	for i := 0; i < 12; i++ {
 		p := projections.NewProjector(store, rdb, projections.Options{Prefix: prefix, BatchSize: 1 + rng.IntN(40), LeaseTTL: time.Second})
@@ -58,8 +60,8 @@ func TestKillAndResume(t *testing.T) {
 	if got != want {
 		t.Fatalf("views after kill-and-resume differ from a clean rebuild:\n%s", firstDiff(got, want))
 	}
-	if !strings.Contains(got, "plan:") {
-		t.Fatalf("dump has no plans: %.200s", got)
+	if !strings.Contains(got, "plan:") || !strings.Contains(got, "degraded (hash)") {
+		t.Fatalf("dump has no plans or no degraded document: %.200s", got)
 	}
 }
 

@@ -260,7 +260,11 @@ func (q *Queries) planFast(ctx context.Context, planID string, minPos eventstore
 	if err != nil {
 		return PlanDoc{}, false, unavailable(err)
 	}
-	if doc, ok = planDocOf(vals); ok {
+	doc, ok, degraded := planDocOf(vals)
+	if degraded != "" {
+		return PlanDoc{}, true, degradedError(degraded)
+	}
+	if ok {
 		q.cachePlan(planID, gen, doc)
 	}
 	return doc, ok, nil
@@ -299,6 +303,10 @@ type reader func(pipe redis.Pipeliner, ks keyspace) func() error
 // read runs one consistent read of the current generation once it has applied minPos.
 func (q *Queries) read(ctx context.Context, minPos eventstore.Position, build reader) error {
 	deadline := time.Now().Add(q.timeout)
+	// What the last read saw of the catch-up: a wait that runs out while the views
+	// are catching up says so (503 with Retry-After) rather than timing out.
+	var catching bool
+	var lastCP, lastTarget eventstore.Position
 	for switches := 0; ; {
 		q.mu.Lock()
 		wake := q.wake
@@ -314,6 +322,7 @@ func (q *Queries) read(ctx context.Context, minPos eventstore.Position, build re
 			}
 			pipe := q.rdb.TxPipeline()
 			cpCmd := pipe.Get(ctx, ks.checkpoint())
+			targetCmd := pipe.Get(ctx, ks.catchUpTarget())
 			decode := build(pipe, ks)
 			curCmd := pipe.Get(ctx, currentKey(q.prefix))
 			if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
@@ -326,17 +335,23 @@ func (q *Queries) read(ctx context.Context, minPos eventstore.Position, build re
 				}
 				return domain.Errorf(domain.CodeUnavailable, "the views are switching generations; try again")
 			}
-			var cp eventstore.Position
-			if s, err := cpCmd.Result(); err == nil {
-				n, _ := strconv.ParseUint(s, 10, 64)
-				cp = eventstore.Position(n)
-			}
+			cp, target, started := catchUpState(cpCmd, targetCmd)
+			catching, lastCP, lastTarget = !started || cp < target, cp, target
 			q.advance(gen, cp)
 			if cp >= minPos {
-				return decode()
+				err := decode()
+				if domain.ErrorCode(err) == domain.CodeNotFound && (!started || cp < target) {
+					// Not built yet, perhaps: the views are still applying the log as it
+					// stood when they (re)started.
+					return catchingUp(cp, target)
+				}
+				return err
 			}
 		}
 		if err := q.wait(ctx, gen, minPos, wake, deadline); err != nil {
+			if domain.ErrorCode(err) == domain.CodeTimeout && catching {
+				return catchingUp(lastCP, lastTarget)
+			}
 			return err
 		}
 	}

@@ -82,7 +82,10 @@ func (q *Queries) Plan(ctx context.Context, planID string, minPos eventstore.Pos
 				return unavailable(err)
 			}
 			var found bool
-			if doc, found = planDocOf(vals); !found {
+			var degraded string
+			if doc, found, degraded = planDocOf(vals); degraded != "" {
+				return degradedError(degraded)
+			} else if !found {
 				return notFound("plan %s not found", planID)
 			}
 			return nil
@@ -92,25 +95,29 @@ func (q *Queries) Plan(ctx context.Context, planID string, minPos eventstore.Pos
 }
 
 // planFields are the fields of the plan hash that Plan reads, in planDocOf's order.
-var planFields = []string{"json", "responsible", "lead", "leadDepartment", "alliance", "version", "position"}
+var planFields = []string{"json", "responsible", "lead", "leadDepartment", "alliance", "version", "position", "degraded"}
 
-// planDocOf decodes an HMGET of planFields; found is false when the hash holds no JSON.
-func planDocOf(vals []any) (doc PlanDoc, found bool) {
+// planDocOf decodes an HMGET of planFields; found is false when the hash holds no JSON,
+// degraded is the plan's Degradation (JSON) when it is degraded.
+func planDocOf(vals []any) (doc PlanDoc, found bool, degraded string) {
 	if len(vals) != len(planFields) {
-		return PlanDoc{}, false
+		return PlanDoc{}, false, ""
 	}
 	str := func(i int) string {
 		s, _ := vals[i].(string)
 		return s
 	}
+	if d := str(7); d != "" {
+		return PlanDoc{}, false, d
+	}
 	data := str(0)
 	if data == "" {
-		return PlanDoc{}, false
+		return PlanDoc{}, false, ""
 	}
 	v, _ := strconv.ParseUint(str(5), 10, 64)
 	p, _ := strconv.ParseUint(str(6), 10, 64)
 	return PlanDoc{JSON: []byte(data), Responsible: str(1), Lead: str(2), LeadDepartment: str(3), AllianceID: str(4),
-		Version: v, Position: eventstore.Position(p)}, true
+		Version: v, Position: eventstore.Position(p)}, true, ""
 }
 
 // HospitalPlans returns the plans a hospital leads or is responsible for, the one whose
@@ -200,7 +207,7 @@ func sortConsults(list []ConsultSummary, now time.Time) {
 func (q *Queries) Hospital(ctx context.Context, id string, minPos eventstore.Position) (HospitalView, error) {
 	var h HospitalView
 	err := q.read(ctx, minPos, func(pipe redis.Pipeliner, ks keyspace) func() error {
-		return getJSON(pipe, hospitalRef(ks, id), &h, "hospital "+id)
+		return both(readDegraded(pipe, ks, []docRef{hospitalRef(ks, id)}, nil), getJSON(pipe, hospitalRef(ks, id), &h, "hospital "+id))
 	})
 	return h, err
 }
@@ -209,8 +216,12 @@ func (q *Queries) Hospital(ctx context.Context, id string, minPos eventstore.Pos
 func (q *Queries) Hospitals(ctx context.Context, minPos eventstore.Position) ([]HospitalView, error) {
 	var out []HospitalView
 	err := q.read(ctx, minPos, func(pipe redis.Pipeliner, ks keyspace) func() error {
+		degraded := readDegraded(pipe, ks, nil, []string{ks.hospitals()})
 		cmd := pipe.HGetAll(ctx, ks.hospitals())
 		return func() error {
+			if err := degraded(); err != nil {
+				return err
+			}
 			vals, err := hashValues(cmd)
 			if err != nil {
 				return err
@@ -231,7 +242,7 @@ func (q *Queries) Hospitals(ctx context.Context, minPos eventstore.Position) ([]
 func (q *Queries) Alliance(ctx context.Context, id string, minPos eventstore.Position) (AllianceView, error) {
 	var a AllianceView
 	err := q.read(ctx, minPos, func(pipe redis.Pipeliner, ks keyspace) func() error {
-		return getJSON(pipe, allianceRef(ks, id), &a, "alliance "+id)
+		return both(readDegraded(pipe, ks, []docRef{allianceRef(ks, id)}, nil), getJSON(pipe, allianceRef(ks, id), &a, "alliance "+id))
 	})
 	return a, err
 }
@@ -242,9 +253,13 @@ func allianceList[T any](q *Queries, ctx context.Context, id string, minPos even
 	var out []T
 	var a AllianceView
 	err := q.read(ctx, minPos, func(pipe redis.Pipeliner, ks keyspace) func() error {
+		degraded := readDegraded(pipe, ks, []docRef{allianceRef(ks, id)}, []string{key(ks)})
 		head := getJSON(pipe, allianceRef(ks, id), &a, "alliance "+id)
 		cmd := pipe.HGetAll(ctx, key(ks))
 		return func() error {
+			if err := degraded(); err != nil {
+				return err
+			}
 			if err := head(); err != nil {
 				return err
 			}
@@ -299,7 +314,9 @@ func (q *Queries) AdoptionMatrix(ctx context.Context, allianceID string, minPos 
 	var mx AdoptionMatrix
 	err := q.read(ctx, minPos, func(pipe redis.Pipeliner, ks keyspace) func() error {
 		var a AllianceView
-		head := getJSON(pipe, allianceRef(ks, allianceID), &a, "alliance "+allianceID)
+		degraded := readDegraded(pipe, ks, []docRef{allianceRef(ks, allianceID)},
+			[]string{ks.allianceMembers(allianceID), ks.allianceProtocols(allianceID), ks.allianceAdoptions(allianceID)})
+		head := both(degraded, getJSON(pipe, allianceRef(ks, allianceID), &a, "alliance "+allianceID))
 		members := pipe.HGetAll(ctx, ks.allianceMembers(allianceID))
 		protocols := pipe.HGetAll(ctx, ks.allianceProtocols(allianceID))
 		adoptions := pipe.HGetAll(ctx, ks.allianceAdoptions(allianceID))
@@ -384,7 +401,8 @@ func (q *Queries) AllianceConsults(ctx context.Context, allianceID, status strin
 	var out []ConsultSummary
 	err := q.read(ctx, minPos, func(pipe redis.Pipeliner, ks keyspace) func() error {
 		var a AllianceView
-		head := getJSON(pipe, allianceRef(ks, allianceID), &a, "alliance "+allianceID)
+		head := both(readDegraded(pipe, ks, []docRef{allianceRef(ks, allianceID)}, nil),
+			getJSON(pipe, allianceRef(ks, allianceID), &a, "alliance "+allianceID))
 		queue := pipe.ZRange(ctx, ks.allianceConsultQueue(allianceID), 0, -1)
 		all := pipe.HGetAll(ctx, ks.allianceConsults(allianceID))
 		return func() error {
@@ -426,7 +444,7 @@ func (q *Queries) Consult(ctx context.Context, id string, minPos eventstore.Posi
 	var c ConsultView
 	now := q.now()
 	err := q.read(ctx, minPos, func(pipe redis.Pipeliner, ks keyspace) func() error {
-		get := getJSON(pipe, consultRef(ks, id), &c, "consult "+id)
+		get := both(readDegraded(pipe, ks, []docRef{consultRef(ks, id)}, nil), getJSON(pipe, consultRef(ks, id), &c, "consult "+id))
 		return func() error {
 			if err := get(); err != nil {
 				return err
@@ -442,7 +460,7 @@ func (q *Queries) Consult(ctx context.Context, id string, minPos eventstore.Posi
 func (q *Queries) Dispatch(ctx context.Context, id string, minPos eventstore.Position) (DispatchView, error) {
 	var d DispatchView
 	err := q.read(ctx, minPos, func(pipe redis.Pipeliner, ks keyspace) func() error {
-		return getJSON(pipe, dispatchRef(ks, id), &d, "dispatch "+id)
+		return both(readDegraded(pipe, ks, []docRef{dispatchRef(ks, id)}, nil), getJSON(pipe, dispatchRef(ks, id), &d, "dispatch "+id))
 	})
 	return d, err
 }
@@ -452,8 +470,12 @@ func (q *Queries) Dispatch(ctx context.Context, id string, minPos eventstore.Pos
 func (q *Queries) ExpertCalendar(ctx context.Context, expertID string, minPos eventstore.Position) ([]CalendarEntry, error) {
 	var out []CalendarEntry
 	err := q.read(ctx, minPos, func(pipe redis.Pipeliner, ks keyspace) func() error {
+		degraded := readDegraded(pipe, ks, nil, []string{ks.expertCalendar(expertID)})
 		cmd := pipe.HGetAll(ctx, ks.expertCalendar(expertID))
 		return func() error {
+			if err := degraded(); err != nil {
+				return err
+			}
 			vals, err := hashValues(cmd)
 			if err != nil {
 				return err
@@ -487,4 +509,15 @@ func (q *Queries) PlansOnProtocolVersion(ctx context.Context, protocolID string,
 		}
 	})
 	return out, err
+}
+
+// both runs the decoders in order and returns the first error (a degraded check before
+// the document's own decoder, so a degraded document never reads as not found).
+func both(first, second func() error) func() error {
+	return func() error {
+		if err := first(); err != nil {
+			return err
+		}
+		return second()
+	}
 }

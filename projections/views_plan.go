@@ -145,6 +145,9 @@ func getPlan(b *batch, id string) (*planDoc, error) {
 	if err != nil {
 		return nil, err
 	}
+	if e.degraded {
+		return nil, nil
+	}
 	if e.val != nil {
 		return e.val.(*planDoc), nil
 	}
@@ -153,7 +156,7 @@ func getPlan(b *batch, id string) (*planDoc, error) {
 	}
 	d := &planDoc{}
 	if err := json.Unmarshal(e.raw, &d.view); err != nil {
-		return nil, fmt.Errorf("plan view %s is malformed: %w", id, err)
+		return nil, &docError{ref: ref, reason: ReasonDocumentMalformed, err: fmt.Errorf("plan view %s is malformed: %w", id, err)}
 	}
 	d.indexed = d.view.listedUnder()
 	e.val = d
@@ -182,7 +185,9 @@ func (p *PlanView) summary() PlanSummary {
 }
 
 // flushPlan writes the plan hash (the JSON and the authorization facts) and keeps the
-// work lists of the lead and responsible hospitals in step.
+// work lists of the lead and responsible hospitals in step. It leaves the document as
+// it is (the careful mode of a commit calls it once more to check the encoding); the
+// commit records the work lists it listed the plan under (d.indexed).
 func (ks keyspace) flushPlan(pipe redis.Pipeliner, ref docRef, val any) error {
 	d := val.(*planDoc)
 	p := &d.view
@@ -213,7 +218,6 @@ func (ks keyspace) flushPlan(pipe redis.Pipeliner, ref docRef, val any) error {
 		pipe.ZAdd(ctx, ks.hospitalPlans(h), redis.Z{Score: score, Member: p.PlanID})
 		pipe.HSet(ctx, ks.hospitalPlanSummaries(h), p.PlanID, sum)
 	}
-	d.indexed = now
 	return nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"github.com/medalliance/allianced/adapters/eventstore"
 	"github.com/medalliance/allianced/domain"
@@ -23,6 +24,11 @@ var errGenerationChanged = errors.New("projections: the current generation chang
 // errRewound says the stored checkpoint is behind what this writer committed (someone
 // deleted or reset the views): the source must restart from the stored checkpoint.
 var errRewound = errors.New("projections: the stored checkpoint moved back")
+
+// errViewsLost says the checkpoint of the generation this writer committed to vanished
+// (Redis came back empty, or its keys were deleted): what is left of the generation
+// cannot be trusted, so the projector starts a fresh one.
+var errViewsLost = errors.New("projections: the checkpoint of the generation vanished")
 
 // writer applies runs of events to one generation of the views. Every commit is one
 // MULTI/EXEC that also sets the checkpoint, under WATCH of the checkpoint (and, for the
@@ -38,7 +44,8 @@ type writer struct {
 	committed eventstore.Position
 	log       *slog.Logger
 	onCommit  func(gen string, pos eventstore.Position)
-	skipped   uint64 // events this build could not decode, logged and passed over
+	skipped   uint64         // events this build could not decode, logged and passed over
+	failed    *atomic.Uint64 // when set, counts events the views could not apply (recorded as degraded documents)
 	// warm holds the documents of the last committed batch, as committed. They are
 	// still what Redis holds as long as the stored checkpoint is the one that commit
 	// wrote: every write to a generation changes its checkpoint in the same EXEC. The
@@ -195,14 +202,28 @@ func (w *writer) applyDecoded(ctx context.Context, d decoded) error {
 		watch = append(watch, currentKey(w.ks.prefix))
 	}
 	var newCP eventstore.Position
+	r := &run{failed: map[eventstore.Position]*eventFailure{}}
 	for attempt := 0; ; attempt++ {
 		err := w.rdb.Watch(ctx, func(tx *redis.Tx) error {
 			var err error
-			newCP, err = w.attempt(ctx, tx, watch, events, last)
+			newCP, err = w.attempt(ctx, tx, watch, events, last, r)
 			return err
 		})
-		if errors.Is(err, redis.TxFailedErr) && attempt < 8 {
+		var f *eventFailure
+		var fe *flushError
+		switch {
+		case errors.Is(err, redis.TxFailedErr) && attempt < 8:
 			continue // someone wrote meanwhile: read the checkpoint again and redo
+		case errors.As(err, &f) && r.failed[f.pos] == nil:
+			// The event is recorded as failed and the run tried again without it.
+			r.failed[f.pos] = f
+			attempt = 0
+			continue
+		case errors.As(err, &fe) && !r.careful:
+			// A document did not encode at commit: try again checking each event's
+			// documents as it goes, to find the event that made it so.
+			r.careful = true
+			continue
 		}
 		if err != nil {
 			return err
@@ -218,13 +239,26 @@ func (w *writer) applyDecoded(ctx context.Context, d decoded) error {
 	return nil
 }
 
+// run is what the tries of one apply learnt: the events that failed (applied as
+// degradations in the next try) and whether each event's documents are checked as it
+// is applied (careful), after a commit found a document it could not encode.
+type run struct {
+	failed  map[eventstore.Position]*eventFailure
+	careful bool
+}
+
 // attempt is one WATCHed try of apply; it returns the checkpoint now stored. It takes
 // two round trips: WATCH with the reads of the checkpoint, the current generation and
 // every document the events need, then MULTI/EXEC with the changes. (WATCH is sent in
 // the first pipeline rather than through Tx.Watch, which would cost a round trip of its
 // own; every path that does not reach EXEC therefore sends UNWATCH itself, so no watch
-// stays on a pooled connection.)
-func (w *writer) attempt(ctx context.Context, tx *redis.Tx, watch []any, events []event, last eventstore.Position) (cp eventstore.Position, err error) {
+// stays on a pooled connection.) When the generation has degraded documents, one more
+// round trip tells which of the loaded documents they are.
+//
+// An event the views cannot apply fails the try with an *eventFailure; the next try
+// records it (run.failed) instead of applying it, in the same MULTI/EXEC as the other
+// events and the checkpoint.
+func (w *writer) attempt(ctx context.Context, tx *redis.Tx, watch []any, events []event, last eventstore.Position, r *run) (cp eventstore.Position, err error) {
 	b := newBatch(ctx, tx, w.ks)
 	warm := w.warm
 	w.warm = nil
@@ -244,6 +278,7 @@ func (w *writer) attempt(ctx context.Context, tx *redis.Tx, watch []any, events 
 	if w.live {
 		curCmd = pipe.Get(ctx, currentKey(w.ks.prefix))
 	}
+	degradedCmd := pipe.HLen(ctx, w.ks.degraded())
 	loaded := b.queueLoads(pipe, refs)
 	_, execErr := pipe.Exec(ctx)
 	armed := watchCmd.Err() == nil
@@ -267,7 +302,10 @@ func (w *writer) attempt(ctx context.Context, tx *redis.Tx, watch []any, events 
 			return 0, fmt.Errorf("checkpoint %s holds %q, not a position", w.ks.checkpoint(), s)
 		}
 		stored = eventstore.Position(n)
+	} else if w.live && w.committed > 0 {
+		return 0, errViewsLost
 	}
+	b.checkDegraded = degradedCmd.Val() > 0
 	if len(warm) > 0 && stored != w.committed {
 		// Someone else wrote since our last commit: the warm documents may be stale.
 		b.docs = map[docRef]*docEntry{}
@@ -279,6 +317,11 @@ func (w *writer) attempt(ctx context.Context, tx *redis.Tx, watch []any, events 
 		}
 	} else if err := b.storeLoads(loaded); err != nil {
 		return 0, err
+	}
+	if b.checkDegraded {
+		if err := b.loadDegraded(loaded.refs); err != nil {
+			return 0, err
+		}
 	}
 	if stored < w.committed {
 		return 0, errRewound
@@ -298,8 +341,27 @@ func (w *writer) attempt(ctx context.Context, tx *redis.Tx, watch []any, events 
 	}
 	// Documents of events at or below a checkpoint stored by someone else were loaded
 	// for nothing; the ones still missing (found through other documents) load lazily.
+	var scratch redis.Pipeliner
+	if r.careful {
+		scratch = w.rdb.Pipeline() // never run: the careful checks encode into it
+		defer scratch.Discard()
+	}
 	for _, e := range todo {
-		if err := applyEvent(b, e); err != nil {
+		if f := r.failed[e.pos]; f != nil {
+			if err := b.degrade(f); err != nil {
+				return 0, err
+			}
+			continue
+		}
+		b.touched = b.touched[:0]
+		err := applyOne(b, e)
+		if err == nil && r.careful {
+			err = b.check(scratch)
+		}
+		if err != nil {
+			if f := failureOf(b, e, err); f != nil {
+				return 0, f
+			}
 			return 0, fmt.Errorf("apply %s at position %d: %w", e.ev.EventType(), e.pos, err)
 		}
 	}
@@ -327,10 +389,24 @@ func (w *writer) attempt(ctx context.Context, tx *redis.Tx, watch []any, events 
 		}
 		return 0, fmt.Errorf("commit views: %w", unavailable(err))
 	}
-	if len(b.docs) <= maxWarm {
+	for _, f := range b.failures {
+		if w.failed != nil {
+			w.failed.Add(1)
+		}
+		names := make([]string, len(f.refs))
+		for i, ref := range f.refs {
+			names[i] = docName(w.ks, ref)
+		}
+		w.log.Error("projections: an event could not be applied; its documents are degraded until the cause is fixed and the views rebuilt",
+			"generation", w.ks.gen, "position", f.pos, "type", f.typ, "reason", f.reason, "documents", names, "err", f.err)
+	}
+	if len(b.docs) <= maxWarm && len(b.failures) == 0 {
 		for _, ref := range b.order {
 			e := b.docs[ref]
 			e.dirty, e.flush = false, nil
+			if d, ok := e.val.(*planDoc); ok {
+				d.indexed = d.view.listedUnder() // what flushPlan listed it under
+			}
 		}
 		for _, e := range b.docs {
 			if e.val != nil {

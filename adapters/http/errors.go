@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/medalliance/allianced/adapters/eventstore"
 	"github.com/medalliance/allianced/domain"
+	"github.com/medalliance/allianced/projections"
 )
 
 // Codes of the HTTP layer itself, beside the domain's: a body over the configured limit,
@@ -23,21 +24,28 @@ const (
 // (the hospital is not an active member) makes the request unprocessable; 403 stays
 // reserved for what the caller's token or department may never do.
 var statusByCode = map[domain.Code]int{
-	domain.CodeInvalidInput:        http.StatusBadRequest,
-	domain.CodeUnauthenticated:     http.StatusUnauthorized,
-	domain.CodeForbidden:           http.StatusForbidden,
-	domain.CodeNotFound:            http.StatusNotFound,
-	domain.CodeConflict:            http.StatusConflict,
-	domain.CodeAlreadyExists:       http.StatusConflict,
-	domain.CodeForbiddenTransition: http.StatusConflict,
-	domain.CodeScheduleOverlap:     http.StatusConflict,
-	domain.CodeNotMember:           http.StatusUnprocessableEntity,
-	domain.CodeTimeout:             http.StatusGatewayTimeout,
-	domain.CodeUnavailable:         http.StatusServiceUnavailable,
-	domain.CodeInternal:            http.StatusInternalServerError,
-	CodePayloadTooLarge:            http.StatusRequestEntityTooLarge,
-	CodeMethodNotAllowed:           http.StatusMethodNotAllowed,
+	domain.CodeInvalidInput:         http.StatusBadRequest,
+	domain.CodeUnauthenticated:      http.StatusUnauthorized,
+	domain.CodeForbidden:            http.StatusForbidden,
+	domain.CodeNotFound:             http.StatusNotFound,
+	domain.CodeConflict:             http.StatusConflict,
+	domain.CodeAlreadyExists:        http.StatusConflict,
+	domain.CodeForbiddenTransition:  http.StatusConflict,
+	domain.CodeScheduleOverlap:      http.StatusConflict,
+	domain.CodeNotMember:            http.StatusUnprocessableEntity,
+	domain.CodeTimeout:              http.StatusGatewayTimeout,
+	domain.CodeUnavailable:          http.StatusServiceUnavailable,
+	domain.CodeInternal:             http.StatusInternalServerError,
+	CodePayloadTooLarge:             http.StatusRequestEntityTooLarge,
+	CodeMethodNotAllowed:            http.StatusMethodNotAllowed,
+	projections.CodeViewDegraded:    http.StatusServiceUnavailable,
+	projections.CodeViewsCatchingUp: http.StatusServiceUnavailable,
 }
+
+// retryAfterSeconds is the Retry-After of a read answered while the views catch up: a
+// catch-up applies some hundred thousand events a second, so a client asking again
+// after a second usually finds its view.
+const retryAfterSeconds = "1"
 
 // StatusOf returns the HTTP status of an error code (500 for a code not in the map).
 func StatusOf(code domain.Code) int {
@@ -124,6 +132,9 @@ func (s *Server) handleError(err error, c echo.Context) {
 	if body.Code == domain.CodeInternal {
 		s.log.LogAttrs(c.Request().Context(), slog.LevelError, "internal error",
 			slog.String("request_id", requestID(c)), slog.String("route", c.Path()), slog.String("err", err.Error()))
+	}
+	if body.Code == projections.CodeViewsCatchingUp {
+		c.Response().Header().Set("Retry-After", retryAfterSeconds)
 	}
 	var werr error
 	if c.Request().Method == http.MethodHead {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/medalliance/allianced/adapters/eventstore"
+	"github.com/medalliance/allianced/projections"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -69,22 +70,55 @@ func (m *Metrics) observeRequest(route, method string, status int, d time.Durati
 	o.latency.Observe(d.Seconds())
 }
 
-// registerLag exports the projection lag (events behind the log head), read at scrape.
+// registerLag exports the state of the projections, measured once per scrape: the lag
+// (events behind the log head), whether they are still catching up, and how many view
+// documents are degraded; and, when lag also reports the in-process projector's Status,
+// the count of events it could not apply.
 func (m *Metrics) registerLag(lag LagReporter) {
 	if lag == nil {
 		return
 	}
-	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "allianced_projection_lag_events", Help: "How many events the projections are behind the log head (-1 when unknown).",
-	}, func() float64 {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		l, err := lag.Lag(ctx)
-		if err != nil {
-			return -1
+	m.Registry.MustRegister(&lagCollector{lag: lag,
+		lagDesc: prometheus.NewDesc("allianced_projection_lag_events",
+			"How many events the projections are behind the log head (-1 when unknown).", nil, nil),
+		catchingUpDesc: prometheus.NewDesc("allianced_projection_catching_up",
+			"1 while the views are still applying the log as it stood when they (re)started, else 0 (-1 when unknown).", nil, nil),
+		degradedDesc: prometheus.NewDesc("allianced_projection_degraded_documents",
+			"View documents an event could not be applied to, served as 503 view_degraded until a rebuild (-1 when unknown).", nil, nil),
+	})
+	if st, ok := lag.(interface{ Status() projections.Status }); ok {
+		m.Registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "allianced_projection_event_failures_total",
+			Help: "Events this process's projector could not apply to the views (each degraded the documents it was changing).",
+		}, func() float64 { return float64(st.Status().Failed) }))
+	}
+}
+
+// lagCollector measures the projections' lag once per scrape for its three gauges.
+type lagCollector struct {
+	lag                                   LagReporter
+	lagDesc, catchingUpDesc, degradedDesc *prometheus.Desc
+}
+
+func (c *lagCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.lagDesc
+	ch <- c.catchingUpDesc
+	ch <- c.degradedDesc
+}
+
+func (c *lagCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	events, catching, degraded := -1.0, -1.0, -1.0
+	if l, err := c.lag.Lag(ctx); err == nil {
+		events, catching, degraded = float64(l.Events), 0, float64(l.Degraded)
+		if l.CatchingUp {
+			catching = 1
 		}
-		return float64(l.Events)
-	}))
+	}
+	ch <- prometheus.MustNewConstMetric(c.lagDesc, prometheus.GaugeValue, events)
+	ch <- prometheus.MustNewConstMetric(c.catchingUpDesc, prometheus.GaugeValue, catching)
+	ch <- prometheus.MustNewConstMetric(c.degradedDesc, prometheus.GaugeValue, degraded)
 }
 
 // InstrumentStore wraps store so that every append's latency is observed in m.
