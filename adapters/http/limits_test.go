@@ -3,12 +3,14 @@ package httpapi_test
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -140,5 +142,36 @@ func TestMinPositionBeyondHead(t *testing.T) {
 				t.Fatalf("answered after %s, want at once", took)
 			}
 		})
+	}
+}
+
+// headlessStore cannot tell the head of its log; it counts the times it was asked.
+type headlessStore struct {
+	eventstore.Store
+	asked atomic.Int64
+}
+
+func (s *headlessStore) Head(context.Context) (eventstore.Position, error) {
+	s.asked.Add(1)
+	return 0, &eventstore.UnavailableError{Err: errors.New("head unavailable")}
+}
+
+// TestMinPositionCheckNeedsNoStoreForKnownPositions: a position this server answered a
+// command with is read without asking the store for its head (a read-your-writes read
+// costs no extra store call), and a store that cannot say does not fail the read.
+func TestMinPositionCheckNeedsNoStoreForKnownPositions(t *testing.T) {
+	st := &headlessStore{Store: mustOpenStore(t)}
+	f := newFixtureOn(t, st, withViews(t))
+	w := f.world()
+	r := f.do("POST", "/v1/hospitals", w.admin, `{"name":"某医院","regionCode":"310101","level":"tertiary"}`)
+	if r.status != 201 {
+		t.Fatalf("register: %d %s", r.status, r.body)
+	}
+	before := st.asked.Load()
+	if got := f.do("GET", "/v1/hospitals?minPosition="+posOf(t, r), w.m1Tok, ""); got.status != 200 {
+		t.Fatalf("read at the command's position: %d %s", got.status, got.body)
+	}
+	if n := st.asked.Load() - before; n != 0 {
+		t.Fatalf("the read asked the store for its head %d times, want 0", n)
 	}
 }
