@@ -383,7 +383,7 @@ func requireOwnAdoption(protocolID, hospitalID string, by Actor, at time.Time) e
 		return err
 	}
 	if by.HospitalID != hospitalID {
-		return Errorf(CodeForbidden, "only hospital %s itself may act on its adoption of protocol %s", hospitalID, protocolID)
+		return Errorf(CodeForbidden, "only the adopting hospital itself may act on its adoption of a protocol")
 	}
 	return nil
 }

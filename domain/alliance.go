@@ -385,7 +385,7 @@ func decideFoundAlliance(a Alliance, c FoundAlliance) ([]Event, error) {
 			WithDetail("departmentId", c.LeadDepartmentID)
 	}
 	if c.By.HospitalID != c.Lead.ID || c.By.DepartmentID != c.LeadDepartmentID {
-		return nil, Errorf(CodeForbidden, "only the lead department (hospital %s, department %s) may found its alliance", c.Lead.ID, c.LeadDepartmentID)
+		return nil, Errorf(CodeForbidden, "only the lead department itself may found its alliance")
 	}
 	return []Event{AllianceFounded{AllianceID: c.AllianceID, Name: c.Name, Specialty: c.Specialty, Kind: c.Kind,
 		LeadHospitalID: c.Lead.ID, LeadHospitalName: c.Lead.Name, LeadDepartmentID: c.LeadDepartmentID,
@@ -432,7 +432,7 @@ func decideWithdrawMember(a Alliance, c WithdrawMember) ([]Event, error) {
 	}
 	byLead := a.IsLead(c.By.HospitalID, c.By.DepartmentID)
 	if !byLead && c.By.HospitalID != c.HospitalID {
-		return nil, Errorf(CodeForbidden, "only the lead department of alliance %s or hospital %s itself may withdraw its membership", a.ID, c.HospitalID)
+		return nil, Errorf(CodeForbidden, "only the alliance's lead department or the member hospital itself may withdraw a membership")
 	}
 	m, ok := a.Member(c.HospitalID)
 	if !ok {
@@ -481,8 +481,7 @@ func (a Alliance) requireExists(allianceID string) error {
 
 // leadOnly is the error for a command only the lead department may issue.
 func (a Alliance) leadOnly(what string) error {
-	return Errorf(CodeForbidden, "only the lead department of alliance %s (hospital %s, department %s) may %s",
-		a.ID, a.LeadHospitalID, a.LeadDepartmentID, what)
+	return Errorf(CodeForbidden, "only the alliance's lead department may %s", what)
 }
 
 func validateAllianceKind(kind string) error {

@@ -474,8 +474,7 @@ func DecideConsult(s Consult, c ConsultCommand) ([]Event, error) {
 		}
 		byLead := s.isLead(c.By)
 		if !byLead && !s.isRequester(c.By) {
-			return nil, Errorf(CodeForbidden, "only the requesting hospital %s or the lead department (hospital %s, department %s) may close consult %s",
-				s.RequestingHospitalID, s.LeadHospitalID, s.LeadDepartmentID, s.ID)
+			return nil, Errorf(CodeForbidden, "only the requesting hospital or the alliance's lead department may close a consult")
 		}
 		return []Event{ConsultClosed{ConsultID: s.ID, Outcome: c.Outcome, ByLead: byLead, ClosedAt: c.At}}, nil
 	case CancelConsult:
@@ -486,7 +485,7 @@ func DecideConsult(s Consult, c ConsultCommand) ([]Event, error) {
 			return nil, err
 		}
 		if !s.isRequester(c.By) {
-			return nil, Errorf(CodeForbidden, "only the requesting hospital %s may cancel consult %s; the lead declines instead", s.RequestingHospitalID, s.ID)
+			return nil, Errorf(CodeForbidden, "only the requesting hospital may cancel a consult; the lead declines instead")
 		}
 		return []Event{ConsultCancelled{ConsultID: s.ID, Reason: c.Reason, CancelledAt: c.At}}, nil
 	}
@@ -579,8 +578,7 @@ func (s Consult) isRequester(by Actor) bool {
 
 func (s Consult) requireLead(by Actor, what string) error {
 	if !s.isLead(by) {
-		return Errorf(CodeForbidden, "only the lead department (hospital %s, department %s) may %s consult %s",
-			s.LeadHospitalID, s.LeadDepartmentID, what, s.ID)
+		return Errorf(CodeForbidden, "only the alliance's lead department may %s a consult", what)
 	}
 	return nil
 }

@@ -433,8 +433,7 @@ func DecideDispatch(d Dispatch, c DispatchCommand) ([]Event, error) {
 			return nil, err
 		}
 		if !d.isLead(c.By) {
-			return nil, Errorf(CodeForbidden, "only the expert, acting for the lead department (hospital %s, department %s), may report on dispatch %s",
-				d.LeadHospitalID, d.LeadDepartmentID, d.ID)
+			return nil, Errorf(CodeForbidden, "only the expert, acting for the alliance's lead department, may report on a dispatch")
 		}
 		return []Event{DispatchVisitReported{DispatchID: d.ID, ExpertID: d.ExpertID, Report: c.Report, ReportedAt: c.At}}, nil
 	case CompleteDispatch:
@@ -529,8 +528,7 @@ func (d Dispatch) isLead(by Actor) bool {
 
 func (d Dispatch) requireLead(by Actor, what string) error {
 	if !d.isLead(by) {
-		return Errorf(CodeForbidden, "only the lead department (hospital %s, department %s) may %s for dispatch %s",
-			d.LeadHospitalID, d.LeadDepartmentID, what, d.ID)
+		return Errorf(CodeForbidden, "only the alliance's lead department may %s for a dispatch", what)
 	}
 	return nil
 }
@@ -538,8 +536,7 @@ func (d Dispatch) requireLead(by Actor, what string) error {
 // requireParty accepts the lead department or any department of the requesting hospital.
 func (d Dispatch) requireParty(by Actor, what string) error {
 	if !d.isLead(by) && (by.HospitalID == "" || by.HospitalID != d.RequestingHospitalID) {
-		return Errorf(CodeForbidden, "only the requesting hospital %s or the lead department (hospital %s, department %s) may %s (dispatch %s)",
-			d.RequestingHospitalID, d.LeadHospitalID, d.LeadDepartmentID, what, d.ID)
+		return Errorf(CodeForbidden, "only the requesting hospital or the alliance's lead department may %s", what)
 	}
 	return nil
 }

@@ -469,8 +469,7 @@ func DecidePlan(p Plan, c PlanCommand) ([]Event, error) {
 			return nil, err
 		}
 		if p.HeldByLead() {
-			return nil, Errorf(CodeForbiddenTransition, "plan %s is already held by the lead hospital %s; only a plan handed over to a member can be escalated",
-				p.ID, p.LeadHospitalID)
+			return nil, Errorf(CodeForbiddenTransition, "plan %s is already held by its lead hospital; only a plan handed over to a member can be escalated", p.ID)
 		}
 		if c.By.HospitalID != p.ResponsibleHospital {
 			return nil, p.responsibleOnly("escalate it")
@@ -532,8 +531,7 @@ func decideInitiatePlan(p Plan, c InitiatePlan) ([]Event, error) {
 		return nil, Errorf(CodeNotFound, "the plan's alliance does not exist")
 	}
 	if !c.Alliance.IsLead(c.By.HospitalID, c.By.DepartmentID) {
-		return nil, Errorf(CodeForbidden, "only the lead department of alliance %s (hospital %s, department %s) may initiate a treatment plan",
-			c.Alliance.ID, c.Alliance.LeadHospitalID, c.Alliance.LeadDepartmentID)
+		return nil, Errorf(CodeForbidden, "only the alliance's lead department may initiate a treatment plan")
 	}
 	if !c.Protocol.Exists() {
 		return nil, Errorf(CodeNotFound, "the plan's protocol does not exist")
@@ -800,13 +798,11 @@ func (p Plan) isLead(by Actor) bool {
 }
 
 func (p Plan) leadOnly(what string) error {
-	return Errorf(CodeForbidden, "only the lead department of plan %s (hospital %s, department %s) may %s",
-		p.ID, p.LeadHospitalID, p.LeadDepartmentID, what)
+	return Errorf(CodeForbidden, "only the plan's lead department may %s", what)
 }
 
 func (p Plan) responsibleOnly(what string) error {
-	return Errorf(CodeForbidden, "hospital %s is responsible for plan %s; only it may %s", p.ResponsibleHospital, p.ID, what).
-		WithDetail("responsibleHospitalId", p.ResponsibleHospital)
+	return Errorf(CodeForbidden, "only the hospital responsible for the plan may %s", what)
 }
 
 func validatePlanVersion(v int) error {

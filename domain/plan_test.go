@@ -700,7 +700,7 @@ func TestPlanErrorsSayWhatToDo(t *testing.T) {
 			"the member must adopt version 1, or the lead must revise the plan onto version 2"},
 		{"not responsible", planGiven(w.initiated, w.handedOver),
 			domain.SkipPlanStep{PlanID: id(30), StepID: "d1-prednisone", Reason: "r", By: w.lead, At: t0},
-			"hospital " + id(2) + " is responsible for plan " + id(30)},
+			"only the hospital responsible for the plan may skip its steps"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

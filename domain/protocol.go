@@ -407,8 +407,7 @@ func (p Protocol) requireLeadAction(protocolID string, by Actor, at time.Time, w
 		return err
 	}
 	if by.HospitalID == "" || by.DepartmentID == "" || by.HospitalID != p.LeadHospitalID || by.DepartmentID != p.LeadDepartmentID {
-		return Errorf(CodeForbidden, "only the lead department of alliance %s (hospital %s, department %s) may %s",
-			p.AllianceID, p.LeadHospitalID, p.LeadDepartmentID, what)
+		return Errorf(CodeForbidden, "only the lead department of the protocol's alliance may %s", what)
 	}
 	return nil
 }

@@ -418,9 +418,9 @@ func auditor(t *testing.T, s *server, w *world) {
 	}
 	asOf := str(events[1], "envelope", "occurredAt")
 	replay := s.get(&w.auditor, "/v1/audit/plans/"+w.planID+"?asOf="+asOf, nil)
-	if len(list(replay, "events")) != 2 || str(replay, "state", "ResponsibleHospital") != w.aHID {
+	if len(list(replay, "events")) != 2 || str(replay, "state", "responsibleHospitalId") != w.aHID {
 		t.Errorf("plan as of the handover (%s): got %d events, responsible %q; want 2 and member A",
-			asOf, len(list(replay, "events")), str(replay, "state", "ResponsibleHospital"))
+			asOf, len(list(replay, "events")), str(replay, "state", "responsibleHospitalId"))
 	}
 	verify := s.get(&w.auditor, "/v1/audit/verify", nil)
 	if verify["ok"] != true || num(verify, "events") < 20 || len(list(verify, "breaks")) != 0 {

@@ -72,8 +72,19 @@ type Call struct {
 }
 
 // Outcome is what a command did: the id of the aggregate it acted on, the stream's new
-// version and the global position of its last event. Replayed says that an earlier
-// command with the same idempotency key already did it (and this is its result).
+// version and a global position. Replayed says that an earlier command with the same
+// idempotency key already did it (and this is its result).
+//
+// Position covers every event the command caused on every stream it wrote, not only
+// its own aggregate's: an idempotency key's claim (appended before the aggregate's
+// events), an expert's booking (before the dispatch's), and the releases a
+// cancellation or reassignment makes after its own event (the use case moves Position
+// past them). So a read with ?minPosition=Position of any view those events touch (the
+// dispatch, the expert's calendar) sees all of them. Two things are not covered, by
+// design: the Reactor's reactions, which are commands of their own that the request
+// does not wait for (the plans it flags after a version's withdrawal: there can be
+// thousands, and the reactor may run in another replica), and a follow-up that failed
+// on an unavailable store (logged; the Reactor makes it later).
 type Outcome struct {
 	ID       string              `json:"id"`
 	Stream   string              `json:"-"`
@@ -109,7 +120,8 @@ func handle[S eventstore.Evolver[S]](ctx context.Context, a *App, call Call, at 
 // it is fresh. With one, the key is claimed first in its own stream (append with no
 // stream expected), so that a retry of the same create, even concurrent, reads the claim
 // and re-runs against the same id, where the aggregate stream's key check returns the
-// first result instead of creating a second aggregate.
+// first result instead of creating a second aggregate. The claim is stored before the
+// aggregate's first event, so the create's position covers it.
 func (a *App) newAggregateID(ctx context.Context, call Call, operation string, at time.Time) (string, error) {
 	fresh := a.newID()
 	if call.IdempotencyKey == "" {

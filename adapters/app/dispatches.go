@@ -72,6 +72,9 @@ func (a *App) assign(ctx context.Context, call Call, in AssignExpertInput, reass
 	if reassign {
 		cmd = domain.ReassignExpert{DispatchID: in.DispatchID, ExpertID: in.ExpertID, ExpertName: in.ExpertName, Reason: in.Reason, By: call.Actor, At: at}
 	}
+	// The schedule's own decide is idempotent (the same dispatch and window books
+	// nothing new), so the booking carries no idempotency key of its own.
+	bookMeta := Call{Actor: call.Actor, CorrelationID: call.CorrelationID, CausationID: call.CausationID}
 	// A retry of a command that already succeeded returns its first result at once.
 	loaded, err := eventstore.LoadCached[domain.Dispatch](ctx, a.cmds, stream)
 	if err != nil {
@@ -82,7 +85,7 @@ func (a *App) assign(ctx context.Context, call Call, in AssignExpertInput, reass
 	// a refused assignment must not even touch the expert's schedule.
 	if _, err := domain.DecideDispatch(l, cmd); err != nil {
 		if replay, rerr := a.replayed(ctx, call, in.DispatchID, stream); rerr == nil && replay != nil {
-			return *replay, nil
+			return a.releaseReassigned(ctx, bookMeta, in.DispatchID, *replay), nil
 		}
 		return Outcome{}, err
 	}
@@ -90,12 +93,10 @@ func (a *App) assign(ctx context.Context, call Call, in AssignExpertInput, reass
 		return Outcome{}, &eventstore.WrongExpectedVersionError{Stream: stream, Expected: eventstore.Exact(*call.IfMatch),
 			Actual: loaded.Version, Exists: loaded.Exists}
 	}
-	// The schedule's own decide is idempotent (the same dispatch and window books
-	// nothing new), so the booking carries no idempotency key of its own.
-	bookMeta := Call{Actor: call.Actor, CorrelationID: call.CorrelationID, CausationID: call.CausationID}
-	if _, err := handle(ctx, a, bookMeta, at, in.ExpertID, domain.ExpertStream(in.ExpertID), func(s domain.ExpertSchedule) ([]domain.Event, error) {
+	booked, err := handle(ctx, a, bookMeta, at, in.ExpertID, domain.ExpertStream(in.ExpertID), func(s domain.ExpertSchedule) ([]domain.Event, error) {
 		return domain.DecideExpert(s, domain.BookExpert{ExpertID: in.ExpertID, DispatchID: in.DispatchID, Window: l.Window})
-	}); err != nil {
+	})
+	if err != nil {
 		return Outcome{}, err
 	}
 	out, err := handle(ctx, a, call, at, in.DispatchID, stream, func(d domain.Dispatch) ([]domain.Event, error) {
@@ -105,20 +106,50 @@ func (a *App) assign(ctx context.Context, call Call, in AssignExpertInput, reass
 		// Compensate on a context of its own: the request's may be what failed.
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), compensationTimeout)
 		defer cancel()
-		if rerr := a.release(cctx, bookMeta, in.ExpertID, in.DispatchID, "assignment failed: "+string(domain.ErrorCode(err))); rerr != nil {
+		if _, rerr := a.release(cctx, bookMeta, in.ExpertID, in.DispatchID, "assignment failed: "+string(domain.ErrorCode(err))); rerr != nil {
 			slog.Error("expert booking not released after a failed assignment; the reactor retries it",
 				"dispatch", in.DispatchID, "expert", in.ExpertID, "err", rerr)
 		}
 		return Outcome{}, err
 	}
+	out.Position = max(out.Position, booked.Position)
+	return a.releaseReassigned(ctx, bookMeta, in.DispatchID, out), nil
+}
+
+// releaseReassigned finishes a reassignment (out is its result, or the first result of
+// a replayed one): the previous expert's booking is released, and out's position is
+// moved to cover the release, so that a read of the previous expert's calendar at that
+// position no longer shows the booking. A replay runs the release again (a no-op when
+// it is done, whose position is then the schedule's last event), which also finishes a
+// release the first request could not make.
+func (a *App) releaseReassigned(ctx context.Context, call Call, dispatchID string, out Outcome) Outcome {
 	for _, ev := range out.Events {
-		if re, ok := ev.(domain.ExpertReassigned); ok && re.PreviousExpertID != "" && re.PreviousExpertID != in.ExpertID {
-			if rerr := a.release(ctx, bookMeta, re.PreviousExpertID, in.DispatchID, "reassigned to another expert"); rerr != nil {
-				slog.Error("previous expert's booking not released after a reassignment", "dispatch", in.DispatchID, "expert", re.PreviousExpertID, "err", rerr)
-			}
+		if re, ok := ev.(domain.ExpertReassigned); ok && re.PreviousExpertID != "" && re.PreviousExpertID != re.ExpertID {
+			out.Position = a.followUp(ctx, out.Position, func(ctx context.Context) (eventstore.Position, error) {
+				return a.release(ctx, call, re.PreviousExpertID, dispatchID, "reassigned to another expert")
+			}, "previous expert's booking not released after a reassignment; the reactor retries it",
+				"dispatch", dispatchID, "expert", re.PreviousExpertID)
 		}
 	}
-	return out, nil
+	return out
+}
+
+// followUp runs a step a command causes after its own event is stored (a booking's
+// release) and returns pos moved to cover the step's events. The step runs on a
+// context of its own, bounded by compensationTimeout, so a client that goes away once
+// its command is stored does not cut the step short. A step that fails is logged and
+// leaves pos as it was: the command is stored and answered as done, and the Reactor,
+// which follows the log, makes the step later (so its event is then not covered by
+// the command's position; only a failing store causes that).
+func (a *App) followUp(ctx context.Context, pos eventstore.Position, step func(context.Context) (eventstore.Position, error), msg string, attrs ...any) eventstore.Position {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), compensationTimeout)
+	defer cancel()
+	p, err := step(cctx)
+	if err != nil {
+		slog.Error(msg, append(attrs, "err", err)...)
+		return pos
+	}
+	return max(pos, p)
 }
 
 // replayed returns the first result of a command with the call's idempotency key on
@@ -146,18 +177,21 @@ var errNotReplayed = errors.New("not a replay")
 // the dispatch, as stored now, is live with that very expert: then the booking is the
 // one its assignment relies on (a concurrent identical assignment won, or the expert
 // was reassigned back), and releasing it would let the expert be double-booked.
-func (a *App) release(ctx context.Context, call Call, expertID, dispatchID, reason string) error {
+// It returns the position of the schedule's last event after it (the release, or,
+// when the booking was already released, the event after which it no longer shows),
+// or 0 when it left the booking alone.
+func (a *App) release(ctx context.Context, call Call, expertID, dispatchID, reason string) (eventstore.Position, error) {
 	d, err := load[domain.Dispatch](ctx, a, domain.DispatchStream(dispatchID))
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if d.ExpertID == expertID && d.Open() {
-		return nil
+		return 0, nil
 	}
-	_, err = handle(ctx, a, call, a.Now(), expertID, domain.ExpertStream(expertID), func(s domain.ExpertSchedule) ([]domain.Event, error) {
+	out, err := handle(ctx, a, call, a.Now(), expertID, domain.ExpertStream(expertID), func(s domain.ExpertSchedule) ([]domain.Event, error) {
 		return domain.DecideExpert(s, domain.ReleaseBooking{ExpertID: expertID, DispatchID: dispatchID, Reason: reason})
 	})
-	return err
+	return out.Position, err
 }
 
 // DispatchInput names a dispatch for the commands without a body of their own.
@@ -198,9 +232,11 @@ type CancelDispatchInput struct {
 	Reason     string `json:"reason"`
 }
 
-// CancelDispatch calls a visit off and releases the assigned expert's booking. A crash
-// between the two leaves the booking to the Reactor, which releases the booking of
-// every cancelled dispatch it sees.
+// CancelDispatch calls a visit off and releases the assigned expert's booking; the
+// outcome's position covers the release, so a read of the expert's calendar at that
+// position no longer shows the booking (a replay releases again, a no-op once done,
+// and covers it too). A crash between the two appends leaves the booking to the
+// Reactor, which releases the booking of every cancelled dispatch it sees.
 func (a *App) CancelDispatch(ctx context.Context, call Call, in CancelDispatchInput) (Outcome, error) {
 	out, err := a.dispatchCmd(ctx, call, in.DispatchID, func(at timeT) domain.DispatchCommand {
 		return domain.CancelDispatch{DispatchID: in.DispatchID, Reason: in.Reason, By: call.Actor, At: at}
@@ -208,12 +244,12 @@ func (a *App) CancelDispatch(ctx context.Context, call Call, in CancelDispatchIn
 	if err != nil {
 		return out, err
 	}
+	rc := Call{Actor: call.Actor, CorrelationID: call.CorrelationID, CausationID: call.CausationID}
 	for _, ev := range out.Events {
 		if c, ok := ev.(domain.DispatchCancelled); ok && c.ExpertID != "" {
-			rc := Call{Actor: call.Actor, CorrelationID: call.CorrelationID, CausationID: call.CausationID}
-			if rerr := a.release(ctx, rc, c.ExpertID, in.DispatchID, "dispatch cancelled: "+c.Reason); rerr != nil {
-				slog.Error("expert booking not released after a cancellation; the reactor retries it", "dispatch", in.DispatchID, "expert", c.ExpertID, "err", rerr)
-			}
+			out.Position = a.followUp(ctx, out.Position, func(ctx context.Context) (eventstore.Position, error) {
+				return a.release(ctx, rc, c.ExpertID, in.DispatchID, "dispatch cancelled: "+c.Reason)
+			}, "expert booking not released after a cancellation; the reactor retries it", "dispatch", in.DispatchID, "expert", c.ExpertID)
 		}
 	}
 	return out, nil

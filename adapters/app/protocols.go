@@ -61,7 +61,12 @@ type WithdrawVersionInput struct {
 }
 
 // WithdrawProtocolVersion withdraws a published version; the Reactor then flags every
-// plan on it.
+// plan on it. The outcome's position covers the withdrawal itself (the alliance's
+// catalogue and adoption matrix show the version withdrawn at that position) but not
+// the flags: each is a command of its own on its plan, issued by the Reactor after the
+// withdrawal is stored, and the request does not wait for them (a version may carry
+// thousands of plans, and the Reactor may run in another replica). The flags show on
+// the plans' views, and their streams push them, once the Reactor has made them.
 func (a *App) WithdrawProtocolVersion(ctx context.Context, call Call, in WithdrawVersionInput) (Outcome, error) {
 	if err := validID("protocolId", in.ProtocolID); err != nil {
 		return Outcome{}, err

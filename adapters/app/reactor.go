@@ -247,7 +247,7 @@ func (r *Reactor) flag(ctx context.Context, w withdrawal, pv planVersion, planID
 
 func (r *Reactor) release(ctx context.Context, env domain.Envelope, expertID, dispatchID, reason string) error {
 	call := Call{Actor: reactorActor, CorrelationID: env.CorrelationID, CausationID: env.EventID.String()}
-	err := r.app.release(ctx, call, expertID, dispatchID, reason)
+	_, err := r.app.release(ctx, call, expertID, dispatchID, reason)
 	if err != nil && retryable(err) {
 		return err
 	}

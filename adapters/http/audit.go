@@ -167,16 +167,89 @@ func (s *Server) auditAccess(c echo.Context, _ *Claims) error {
 	}{Date: day.Format("2006-01-02"), Entries: entries})
 }
 
-// PlanAsOf is a plan replayed to an instant: the folded state, the revision of the last
-// event applied and its position, and every event applied.
+// PlanAsOf is a plan replayed to an instant: the folded state (null before the plan
+// existed), the revision of the last event applied and its position, and every event
+// applied.
 type PlanAsOf struct {
-	PlanID   string       `json:"planId"`
-	AsOf     time.Time    `json:"asOf"`
-	Exists   bool         `json:"exists"`
-	Version  *uint64      `json:"version"`
-	Position uint64       `json:"position"`
-	State    domain.Plan  `json:"state"`
-	Events   []AuditEvent `json:"events"`
+	PlanID   string          `json:"planId"`
+	AsOf     time.Time       `json:"asOf"`
+	Exists   bool            `json:"exists"`
+	Version  *uint64         `json:"version"`
+	Position uint64          `json:"position"`
+	State    *AuditPlanState `json:"state"`
+	Events   []AuditEvent    `json:"events"`
+}
+
+// AuditPlanState is a plan's folded domain state as the audit API shows it, in the
+// camelCase of every other body. The domain's state types carry no JSON shape (they are
+// never stored: events are), so the audit API maps them here, field by field.
+type AuditPlanState struct {
+	PlanID                string                  `json:"planId"`
+	AllianceID            string                  `json:"allianceId"`
+	ProtocolID            string                  `json:"protocolId"`
+	ProtocolVersion       int                     `json:"protocolVersion"`
+	ContentHash           string                  `json:"contentHash"`
+	PatientRef            string                  `json:"patientRef"`
+	StartDate             time.Time               `json:"startDate"`
+	LeadHospitalID        string                  `json:"leadHospitalId"`
+	LeadDepartmentID      string                  `json:"leadDepartmentId"`
+	ResponsibleHospitalID string                  `json:"responsibleHospitalId"`
+	LocalDeviations       []domain.LocalDeviation `json:"localDeviations"`
+	Status                string                  `json:"status"`
+	Steps                 []domain.PlanStep       `json:"steps"`
+	Revision              int                     `json:"revision"`
+	Deviations            []AuditPlanDeviation    `json:"deviations"`
+	Flag                  *AuditPlanFlag          `json:"flag"` // null while the plan is not flagged
+	InitiatedAt           time.Time               `json:"initiatedAt"`
+	ClosedAt              *time.Time              `json:"closedAt,omitempty"`
+	CloseReason           string                  `json:"closeReason,omitempty"`
+}
+
+// AuditPlanDeviation is one reported deviation in a plan's audited state.
+type AuditPlanDeviation struct {
+	DeviationID    string     `json:"deviationId"`
+	StepID         string     `json:"stepId,omitempty"`
+	Description    string     `json:"description"`
+	Severity       string     `json:"severity"`
+	HospitalID     string     `json:"hospitalId"`
+	ReportedAt     time.Time  `json:"reportedAt"`
+	Acknowledged   bool       `json:"acknowledged"`
+	AckNote        string     `json:"ackNote,omitempty"`
+	AcknowledgedAt *time.Time `json:"acknowledgedAt,omitempty"`
+}
+
+// AuditPlanFlag says which protocol version of the plan was withdrawn, why and when.
+type AuditPlanFlag struct {
+	Version int       `json:"version"`
+	Reason  string    `json:"reason"`
+	At      time.Time `json:"at"`
+}
+
+// auditPlanState maps a plan's domain state to its audit shape.
+func auditPlanState(p domain.Plan) *AuditPlanState {
+	out := &AuditPlanState{PlanID: p.ID, AllianceID: p.AllianceID, ProtocolID: p.ProtocolID, ProtocolVersion: p.ProtocolVersion,
+		ContentHash: p.ContentHash, PatientRef: p.PatientRef, StartDate: p.StartDate, LeadHospitalID: p.LeadHospitalID,
+		LeadDepartmentID: p.LeadDepartmentID, ResponsibleHospitalID: p.ResponsibleHospital, Status: p.Status,
+		LocalDeviations: append([]domain.LocalDeviation{}, p.LocalDeviations...), Steps: append([]domain.PlanStep{}, p.Steps...),
+		Revision: p.Revision, Deviations: make([]AuditPlanDeviation, 0, len(p.Deviations)), InitiatedAt: p.InitiatedAt,
+		ClosedAt: nonZero(p.ClosedAt), CloseReason: p.CloseReason}
+	for _, d := range p.Deviations {
+		out.Deviations = append(out.Deviations, AuditPlanDeviation{DeviationID: d.DeviationID, StepID: d.StepID, Description: d.Description,
+			Severity: d.Severity, HospitalID: d.HospitalID, ReportedAt: d.ReportedAt, Acknowledged: d.Acknowledged, AckNote: d.AckNote,
+			AcknowledgedAt: nonZero(d.AcknowledgedAt)})
+	}
+	if p.Flagged() {
+		out.Flag = &AuditPlanFlag{Version: p.Flag.Version, Reason: p.Flag.Reason, At: p.Flag.At}
+	}
+	return out
+}
+
+// nonZero returns a pointer to t, or nil for the zero time (shown as an absent field).
+func nonZero(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
 }
 
 // auditPlanAsOf folds the plan's stream up to the last event that occurred at or
@@ -195,6 +268,13 @@ func (s *Server) auditPlanAsOf(c echo.Context, _ *Claims) error {
 		asOf = t.UTC()
 	}
 	out := PlanAsOf{PlanID: id, AsOf: asOf, Events: []AuditEvent{}}
+	var state domain.Plan
+	answer := func() error {
+		if out.Exists {
+			out.State = auditPlanState(state)
+		}
+		return c.JSON(http.StatusOK, out)
+	}
 	ctx := c.Request().Context()
 	from := uint64(0)
 	for {
@@ -211,9 +291,9 @@ func (s *Server) auditPlanAsOf(c echo.Context, _ *Claims) error {
 				return err
 			}
 			if env.OccurredAt.After(asOf) {
-				return c.JSON(http.StatusOK, out)
+				return answer()
 			}
-			out.State = out.State.Evolve(ev)
+			state = state.Evolve(ev)
 			v := rec.Version
 			out.Exists, out.Version, out.Position = true, &v, uint64(rec.Position)
 			out.Events = append(out.Events, auditEvent(rec))
@@ -226,5 +306,5 @@ func (s *Server) auditPlanAsOf(c echo.Context, _ *Claims) error {
 	if !out.Exists && from == 0 {
 		return domain.Errorf(domain.CodeNotFound, "plan %s does not exist", id)
 	}
-	return c.JSON(http.StatusOK, out)
+	return answer()
 }

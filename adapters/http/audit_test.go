@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/medalliance/allianced/adapters/eventstore"
 	"github.com/medalliance/allianced/domain"
@@ -57,14 +58,24 @@ func TestAuditPlanAsOf(t *testing.T) {
 				return
 			}
 			var got struct {
-				Exists bool
-				State  domain.Plan
+				Exists bool `json:"exists"`
+				State  *struct {
+					ResponsibleHospitalID string `json:"responsibleHospitalId"`
+				} `json:"state"`
 			}
 			if err := json.Unmarshal(r.body, &got); err != nil {
 				t.Fatal(err)
 			}
-			if got.Exists != tc.wantExists || got.State.ResponsibleHospital != tc.wantResponsible {
-				t.Fatalf("exists %v responsible %q, want %v %q", got.Exists, got.State.ResponsibleHospital, tc.wantExists, tc.wantResponsible)
+			if got.Exists != (got.State != nil) {
+				t.Fatalf("exists %v with state %s, want a state exactly when the plan exists", got.Exists, r.body)
+			}
+			if responsible := ""; got.State != nil {
+				responsible = got.State.ResponsibleHospitalID
+				if got.Exists != tc.wantExists || responsible != tc.wantResponsible {
+					t.Fatalf("exists %v responsible %q, want %v %q", got.Exists, responsible, tc.wantExists, tc.wantResponsible)
+				}
+			} else if tc.wantExists {
+				t.Fatalf("no state, want the plan held by %s", tc.wantResponsible)
 			}
 		})
 	}
@@ -120,4 +131,63 @@ func TestAuditVerify(t *testing.T) {
 		got.Breaks[0].Stream != domain.AllianceStream(w.alliance) || got.Breaks[0].Version != 1 {
 		t.Fatalf("tampered log: %d %s", r.status, r.body)
 	}
+}
+
+// TestAuditBodiesAreCamelCase: every key of every audit response, the replayed plan's
+// state and the events' envelopes and payloads included, is camelCase like the rest of
+// the API (the plan's state used to come out with Go field names).
+func TestAuditBodiesAreCamelCase(t *testing.T) {
+	f := newFixture(t)
+	w := f.world()
+	_, plan := f.protocolAndPlan(w)
+	if r := f.do("POST", "/v1/plans/"+plan+"/steps/rituximab/complete", w.m1Tok, `{"administeredDose":"600 mg"}`); r.status != 200 {
+		t.Fatalf("complete step: %d %s", r.status, r.body)
+	}
+	r := f.do("POST", "/v1/plans/"+plan+"/deviations", w.m1Tok, `{"stepId":"chop","description":"dose reduced","severity":"minor"}`)
+	if r.status != 201 {
+		t.Fatalf("report deviation: %d %s", r.status, r.body)
+	}
+	if r := f.do("POST", "/v1/plans/"+plan+"/deviations/"+r.json(t)["deviationId"].(string)+"/acknowledge", w.leadTok, `{"note":"agreed"}`); r.status != 200 {
+		t.Fatalf("acknowledge: %d %s", r.status, r.body)
+	}
+	for _, path := range []string{"/v1/audit/plans/" + plan, "/v1/audit/events?limit=1000", "/v1/audit/streams/plan-" + plan,
+		"/v1/audit/verify", "/v1/audit/access?date=2026-11-23"} {
+		r := f.do("GET", path, w.auditor, "")
+		if r.status != 200 {
+			t.Fatalf("GET %s: %d %s", path, r.status, r.body)
+		}
+		var body any
+		if err := json.Unmarshal(r.body, &body); err != nil {
+			t.Fatal(err)
+		}
+		for _, key := range notCamelCase(body, "") {
+			t.Errorf("GET %s: key %s is not camelCase", path, key)
+		}
+	}
+	r = f.do("GET", "/v1/audit/plans/"+plan, w.auditor, "")
+	for _, want := range []string{`"responsibleHospitalId":"` + w.m1 + `"`, `"deviations":[{"deviationId":`, `"acknowledged":true`, `"steps":[{"stepId":"rituximab"`} {
+		if !strings.Contains(string(r.body), want) {
+			t.Errorf("the plan's audited state lacks %s: %s", want, r.body)
+		}
+	}
+}
+
+// notCamelCase returns the paths of the object keys in v that do not start with a
+// lower-case letter or contain an underscore.
+func notCamelCase(v any, at string) []string {
+	var bad []string
+	switch v := v.(type) {
+	case map[string]any:
+		for k, child := range v {
+			if k == "" || !unicode.IsLower(rune(k[0])) || strings.Contains(k, "_") {
+				bad = append(bad, at+"."+k)
+			}
+			bad = append(bad, notCamelCase(child, at+"."+k)...)
+		}
+	case []any:
+		for i, child := range v {
+			bad = append(bad, notCamelCase(child, fmt.Sprintf("%s[%d]", at, i))...)
+		}
+	}
+	return bad
 }

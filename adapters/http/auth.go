@@ -254,6 +254,15 @@ func bearer(header string) (string, bool) {
 	return strings.TrimSpace(header[len(prefix):]), true
 }
 
+// validFor returns how long the verified claims c remain valid by the verifier's clock
+// (exp itself, without the leeway granted to clock skew); 0 when they have expired.
+func (v *Verifier) validFor(c *Claims) time.Duration {
+	if c.ExpiresAt == nil {
+		return 0
+	}
+	return max(c.ExpiresAt.Time.Sub(v.now()), 0)
+}
+
 // MintToken signs an HS256 token for claims, valid for ttl from now (the `allianced
 // token` subcommand and tests use it; a hospital identity provider mints its own).
 func MintToken(secret []byte, claims Claims, ttl time.Duration) (string, error) {

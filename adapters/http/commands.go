@@ -55,6 +55,7 @@ func command[In any](s *Server, roles []string, created bool, bind func(c echo.C
 		if created {
 			status = http.StatusCreated
 		}
+		s.sawPosition(uint64(out.Position))
 		h := c.Response().Header()
 		h.Set("ETag", etag(out.Version))
 		if out.Replayed {
@@ -78,6 +79,9 @@ func (s *Server) decode(c echo.Context, v any) error {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
 			return domain.Errorf(CodePayloadTooLarge, "the request body exceeds the limit of %d bytes", s.cfg.MaxBodyBytes)
+		}
+		if domain.ErrorCode(err) == CodeRequestTimeout {
+			return err
 		}
 		return domain.Errorf(domain.CodeInvalidInput, "the request body could not be read")
 	}

@@ -13,10 +13,13 @@ import (
 )
 
 // Codes of the HTTP layer itself, beside the domain's: a body over the configured limit,
-// a method the path does not serve.
+// a method the path does not serve, a body that did not arrive in time, a minPosition
+// the log has not reached.
 const (
-	CodePayloadTooLarge  domain.Code = "payload_too_large"
-	CodeMethodNotAllowed domain.Code = "method_not_allowed"
+	CodePayloadTooLarge    domain.Code = "payload_too_large"
+	CodeMethodNotAllowed   domain.Code = "method_not_allowed"
+	CodeRequestTimeout     domain.Code = "request_timeout"
+	CodePositionBeyondHead domain.Code = "position_beyond_head"
 )
 
 // statusByCode is the one map from error codes to HTTP statuses. not_member is 422: the
@@ -40,6 +43,8 @@ var statusByCode = map[domain.Code]int{
 	CodeMethodNotAllowed:            http.StatusMethodNotAllowed,
 	projections.CodeViewDegraded:    http.StatusServiceUnavailable,
 	projections.CodeViewsCatchingUp: http.StatusServiceUnavailable,
+	CodeRequestTimeout:              http.StatusRequestTimeout,
+	CodePositionBeyondHead:          http.StatusBadRequest,
 }
 
 // retryAfterSeconds is the Retry-After of a read answered while the views catch up: a

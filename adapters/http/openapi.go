@@ -168,7 +168,7 @@ func buildOpenAPI(rs []route) *OpenAPIDoc {
 			op.Responses["200"] = OAResponse{Description: "the document", Content: map[string]OAMediaType{"application/json": {Schema: body}}}
 		case respStream:
 			op.Parameters = append(op.Parameters, OAParam{Name: "Last-Event-ID", In: "header", Description: "resume after this global position", Schema: &Schema{Type: "string"}})
-			op.Responses["200"] = OAResponse{Description: "Server-Sent Events: id is the global position, data the view's JSON", Content: map[string]OAMediaType{"text/event-stream": {Schema: &Schema{Type: "string"}}}}
+			op.Responses["200"] = OAResponse{Description: "Server-Sent Events: id is the global position, data the view's JSON; a last revoked event (access withdrawn) or expired event (the token expired: reconnect with a fresh one) ends the stream", Content: map[string]OAMediaType{"text/event-stream": {Schema: &Schema{Type: "string"}}}}
 		case respText:
 			op.Responses["200"] = OAResponse{Description: "text", Content: map[string]OAMediaType{"text/plain": {Schema: &Schema{Type: "string"}}}}
 		}
@@ -179,6 +179,12 @@ func buildOpenAPI(rs []route) *OpenAPIDoc {
 			op.Responses["404"] = errResp("not_found")
 			op.Responses["503"] = errResp("unavailable")
 			op.Responses["504"] = errResp("timeout")
+		}
+		if readsAtPosition(r) {
+			op.Responses["400"] = errResp("invalid_input, or position_beyond_head: minPosition is beyond the end of the log")
+		}
+		if r.kind == respCommand {
+			op.Responses["408"] = errResp("request_timeout: the body did not arrive within the body read timeout")
 		}
 		op.Responses["500"] = errResp("internal")
 		p := OpenAPIPath(r.path)

@@ -201,7 +201,7 @@ func (s *Server) allianceReader(c echo.Context, p *Claims, allianceID string) er
 			return nil
 		}
 	}
-	return domain.Errorf(domain.CodeForbidden, "only the alliance's lead, its member hospitals and auditors read alliance %s", allianceID)
+	return domain.Errorf(domain.CodeForbidden, "only the alliance's lead, its member hospitals and auditors read an alliance's views")
 }
 
 func (s *Server) getAlliance(c echo.Context, p *Claims) error {

@@ -36,6 +36,9 @@ type Config struct {
 	SSEHeartbeat time.Duration
 	// RequestTimeout bounds a command or query (default 30s; streams are not bounded).
 	RequestTimeout time.Duration
+	// BodyReadTimeout bounds the time a request body may take to arrive (default 30s);
+	// a slower body is 408 request_timeout and its connection is closed.
+	BodyReadTimeout time.Duration
 	// Logger receives structured logs (default slog.Default()). Bodies and patient data
 	// are never logged; successful requests are logged at debug level.
 	Logger *slog.Logger
@@ -69,6 +72,9 @@ type Server struct {
 	metrics  *Metrics
 	done     chan struct{} // closed by Shutdown: streams end
 	stopOnce sync.Once
+	// head is the highest log position this server knows the log reaches (see
+	// checkMinPosition).
+	head atomic.Uint64
 }
 
 // New builds the server and its routes. It fails only on a bad auth configuration.
@@ -84,6 +90,9 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = 30 * time.Second
+	}
+	if cfg.BodyReadTimeout <= 0 {
+		cfg.BodyReadTimeout = 30 * time.Second
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -109,7 +118,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
-	e.Use(s.observe)
+	e.Use(s.observe, s.bodyDeadline)
 	s.e = e
 	s.routes = s.table()
 	for _, r := range s.routes {
@@ -164,8 +173,10 @@ const (
 // principalKey is where wrap stores the verified claims in the echo context.
 const principalKey = "allianced.claims"
 
-// wrap applies the route's authentication and authorization and the request timeout.
+// wrap applies the route's authentication and authorization, the check of its
+// ?minPosition= and the request timeout.
 func (s *Server) wrap(r route) echo.HandlerFunc {
+	atPosition := readsAtPosition(r)
 	return func(c echo.Context) error {
 		if r.public {
 			return r.h(c, nil)
@@ -186,6 +197,11 @@ func (s *Server) wrap(r route) echo.HandlerFunc {
 		}
 		if len(r.roles) > 0 && !hasAny(p, r.roles) {
 			return domain.Errorf(domain.CodeForbidden, "this needs one of the roles %v", r.roles)
+		}
+		if atPosition {
+			if err := s.checkMinPosition(c); err != nil {
+				return err
+			}
 		}
 		if r.kind == respStream || r.bounded {
 			return r.h(c, p)

@@ -17,8 +17,10 @@ import (
 // current view, so no change falls between the two; a reconnecting client sends
 // Last-Event-ID and gets the current view at once only if it is newer than that. Idle
 // streams get a comment line every SSEHeartbeat; the stream ends when the client goes
-// away, the server shuts down, or the caller may no longer read the plan (a final
-// "revoked" event says so).
+// away, the server shuts down, the caller may no longer read the plan (a final
+// "revoked" event says so), or the token it was opened with expires: a stream outlives
+// no token, so a final "expired" event tells the client to reconnect with a fresh token
+// and Last-Event-ID (it misses nothing).
 func (s *Server) streamPlan(c echo.Context, p *Claims) error {
 	if err := s.requireQueries(); err != nil {
 		return err
@@ -91,11 +93,17 @@ func (s *Server) streamPlan(c echo.Context, p *Claims) error {
 	}
 	beat := time.NewTicker(s.cfg.SSEHeartbeat)
 	defer beat.Stop()
+	expiry := time.NewTimer(s.verifier.validFor(p))
+	defer expiry.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-s.done:
+			return nil
+		case <-expiry.C:
+			buf.WriteString(expiredEvent)
+			_ = flush()
 			return nil
 		case <-beat.C:
 			buf.WriteString(": heartbeat\n\n")
@@ -127,6 +135,9 @@ func (s *Server) streamPlan(c echo.Context, p *Claims) error {
 		}
 	}
 }
+
+// expiredEvent is the last event of a stream whose token expired.
+const expiredEvent = "event: expired\ndata: {\"code\":\"token_expired\",\"message\":\"the bearer token expired; reconnect with a fresh token and Last-Event-ID\"}\n\n"
 
 // lastEventID reads the resume point of a reconnecting SSE client (the header, or the
 // lastEventId query parameter for clients that cannot set headers).

@@ -31,6 +31,7 @@ type Config struct {
 	MaxBodyBytes  int64
 	ReadyMaxLag   uint64        // /readyz fails when the views are more events than this behind
 	WaitTimeout   time.Duration // read-your-writes bound
+	BodyTimeout   time.Duration // how long a request body may take to arrive
 	ShutdownGrace time.Duration
 	LogFormat     string // text or json
 }
@@ -54,6 +55,7 @@ var settings = []setting{
 	{"max-body", "ALLIANCED_MAX_BODY", "1048576", "largest request body accepted, in bytes"},
 	{"ready-max-lag", "ALLIANCED_READY_MAX_LAG", "10000", "projection lag, in events, above which /readyz reports not ready"},
 	{"wait-timeout", "ALLIANCED_WAIT_TIMEOUT", "2s", "how long a query with minPosition waits for the views"},
+	{"body-timeout", "ALLIANCED_BODY_TIMEOUT", "30s", "how long a request body may take to arrive (a slower one is 408 and its connection closed)"},
 	{"shutdown-grace", "ALLIANCED_SHUTDOWN_GRACE", "15s", "how long in-flight requests may take after SIGTERM"},
 	{"log-format", "ALLIANCED_LOG_FORMAT", "text", "log format: text or json"},
 }
@@ -89,7 +91,7 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 	for _, d := range []struct {
 		name string
 		dst  *time.Duration
-	}{{"wait-timeout", &c.WaitTimeout}, {"shutdown-grace", &c.ShutdownGrace}} {
+	}{{"wait-timeout", &c.WaitTimeout}, {"body-timeout", &c.BodyTimeout}, {"shutdown-grace", &c.ShutdownGrace}} {
 		if *d.dst, err = time.ParseDuration(*vals[d.name]); err != nil || *d.dst <= 0 {
 			return c, fs, fmt.Errorf("--%s %q: want a positive duration such as 5s", d.name, *vals[d.name])
 		}

@@ -130,9 +130,10 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (_ *Main, err error
 	m.api, err = httpapi.New(httpapi.Config{
 		Auth: httpapi.AuthConfig{HS256Secret: []byte(jwtSecret), PublicKeyPEM: publicKey,
 			Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience},
-		MaxBodyBytes: cfg.MaxBodyBytes,
-		ReadyMaxLag:  cfg.ReadyMaxLag,
-		Logger:       log.With("component", "http"),
+		MaxBodyBytes:    cfg.MaxBodyBytes,
+		BodyReadTimeout: cfg.BodyTimeout,
+		ReadyMaxLag:     cfg.ReadyMaxLag,
+		Logger:          log.With("component", "http"),
 	}, httpapi.Deps{App: m.app, Store: m.store, Queries: m.queries, Lag: m.projector, Access: m.access})
 	if err != nil {
 		return nil, &usageError{err}
@@ -177,6 +178,9 @@ func (m *Main) Run(ctx context.Context) error {
 	worker("reactor", m.reactor.Run)
 	worker("access-log", m.access.Run)
 
+	// No ReadTimeout or WriteTimeout: both would end the plan's Server-Sent Events
+	// streams. Headers are bounded here, bodies by the API's own per-request deadline
+	// (--body-timeout), commands and queries by its request timeout.
 	m.server = &http.Server{Handler: m.api.Handler(), ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(m.log.Handler(), slog.LevelWarn)}
 	served := make(chan error, 1)
