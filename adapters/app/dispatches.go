@@ -29,7 +29,7 @@ func (a *App) RequestDispatch(ctx context.Context, call Call, in RequestDispatch
 		return Outcome{}, err
 	}
 	at := a.Now()
-	id, err := a.newAggregateID(ctx, call, "RequestDispatch", at)
+	id, err := a.newAggregateID(ctx, &call, "RequestDispatch", at)
 	if err != nil {
 		return Outcome{}, err
 	}
@@ -72,7 +72,14 @@ func (a *App) assign(ctx context.Context, call Call, in AssignExpertInput, reass
 	if reassign {
 		cmd = domain.ReassignExpert{DispatchID: in.DispatchID, ExpertID: in.ExpertID, ExpertName: in.ExpertName, Reason: in.Reason, By: call.Actor, At: at}
 	}
-	// A retry of a command that already succeeded returns its first result at once.
+	// A retry of a command that already succeeded returns its first result at once
+	// (or is refused: a key reused for another request, a caller without authority).
+	if replay, err := a.replayed(ctx, call, in.DispatchID, stream, cmd); err != nil || replay != nil {
+		if err != nil {
+			return Outcome{}, err
+		}
+		return *replay, nil
+	}
 	loaded, err := eventstore.LoadCached[domain.Dispatch](ctx, a.cmds, stream)
 	if err != nil {
 		return Outcome{}, err
@@ -81,9 +88,6 @@ func (a *App) assign(ctx context.Context, call Call, in AssignExpertInput, reass
 	// Check the assignment would be accepted before booking anyone (authority, status):
 	// a refused assignment must not even touch the expert's schedule.
 	if _, err := domain.DecideDispatch(l, cmd); err != nil {
-		if replay, rerr := a.replayed(ctx, call, in.DispatchID, stream); rerr == nil && replay != nil {
-			return *replay, nil
-		}
 		return Outcome{}, err
 	}
 	if call.IfMatch != nil && (!loaded.Exists || loaded.Version != *call.IfMatch) {
@@ -122,13 +126,18 @@ func (a *App) assign(ctx context.Context, call Call, in AssignExpertInput, reass
 }
 
 // replayed returns the first result of a command with the call's idempotency key on
-// stream, or nil when there is none.
-func (a *App) replayed(ctx context.Context, call Call, id, stream string) (*Outcome, error) {
+// stream, or nil when there is none; it appends nothing. Like any replay it is refused
+// when the key was first sent with another request, or when cmd's caller may not send
+// it (cmd is decided on the dispatch as the first command found it).
+func (a *App) replayed(ctx context.Context, call Call, id, stream string, cmd domain.DispatchCommand) (*Outcome, error) {
 	if call.IdempotencyKey == "" {
 		return nil, nil
 	}
 	var out *Outcome
-	o, err := handle(ctx, a, call, a.Now(), id, stream, func(domain.Dispatch) ([]domain.Event, error) {
+	o, err := handle(ctx, a, call, a.Now(), id, stream, func(d domain.Dispatch) ([]domain.Event, error) {
+		if _, err := domain.DecideDispatch(d, cmd); domain.DeniesAuthority(err) {
+			return nil, err
+		}
 		return nil, errNotReplayed
 	})
 	if errors.Is(err, errNotReplayed) {
