@@ -23,20 +23,21 @@ const (
 // (the hospital is not an active member) makes the request unprocessable; 403 stays
 // reserved for what the caller's token or department may never do.
 var statusByCode = map[domain.Code]int{
-	domain.CodeInvalidInput:        http.StatusBadRequest,
-	domain.CodeUnauthenticated:     http.StatusUnauthorized,
-	domain.CodeForbidden:           http.StatusForbidden,
-	domain.CodeNotFound:            http.StatusNotFound,
-	domain.CodeConflict:            http.StatusConflict,
-	domain.CodeAlreadyExists:       http.StatusConflict,
-	domain.CodeForbiddenTransition: http.StatusConflict,
-	domain.CodeScheduleOverlap:     http.StatusConflict,
-	domain.CodeNotMember:           http.StatusUnprocessableEntity,
-	domain.CodeTimeout:             http.StatusGatewayTimeout,
-	domain.CodeUnavailable:         http.StatusServiceUnavailable,
-	domain.CodeInternal:            http.StatusInternalServerError,
-	CodePayloadTooLarge:            http.StatusRequestEntityTooLarge,
-	CodeMethodNotAllowed:           http.StatusMethodNotAllowed,
+	domain.CodeInvalidInput:         http.StatusBadRequest,
+	domain.CodeUnauthenticated:      http.StatusUnauthorized,
+	domain.CodeForbidden:            http.StatusForbidden,
+	domain.CodeNotFound:             http.StatusNotFound,
+	domain.CodeConflict:             http.StatusConflict,
+	domain.CodeAlreadyExists:        http.StatusConflict,
+	domain.CodeForbiddenTransition:  http.StatusConflict,
+	domain.CodeScheduleOverlap:      http.StatusConflict,
+	domain.CodeNotMember:            http.StatusUnprocessableEntity,
+	domain.CodeIdempotencyKeyReused: http.StatusUnprocessableEntity,
+	domain.CodeTimeout:              http.StatusGatewayTimeout,
+	domain.CodeUnavailable:          http.StatusServiceUnavailable,
+	domain.CodeInternal:             http.StatusInternalServerError,
+	CodePayloadTooLarge:             http.StatusRequestEntityTooLarge,
+	CodeMethodNotAllowed:            http.StatusMethodNotAllowed,
 }
 
 // StatusOf returns the HTTP status of an error code (500 for a code not in the map).
