@@ -91,6 +91,13 @@ func TestIdempotentReplayChecksAuthority(t *testing.T) {
 	if revised.status != http.StatusOK {
 		t.Fatalf("revise: %d %s", revised.status, revised.body)
 	}
+	// An assignment (its own replay path: it books the expert before the dispatch).
+	disp := f.mustCreate("/v1/dispatches", w.m1Tok, fmt.Sprintf(`{"allianceId":%q,"kind":"clinic","specialty":"haematology","window":{"start":"2026-11-23T09:00:00Z","end":"2026-11-23T17:00:00Z"}}`, w.alliance))
+	assign := `{"expertId":"01J0000000000000000000EXP1","expertName":"王主任"}`
+	assigned := f.do(http.MethodPost, "/v1/dispatches/"+disp+"/assign", w.leadTok, assign, "Idempotency-Key", "assign-K")
+	if assigned.status != http.StatusOK {
+		t.Fatalf("assign: %d %s", assigned.status, assigned.body)
+	}
 	n := f.count()
 	for _, tc := range []struct {
 		name, path, body, key string
@@ -98,6 +105,7 @@ func TestIdempotentReplayChecksAuthority(t *testing.T) {
 	}{
 		{"create", "/v1/plans", planBody, "plan-K", created},
 		{"command on the plan", pl + "/revisions", revision, "rev-K", revised},
+		{"assignment", "/v1/dispatches/" + disp + "/assign", assign, "assign-K", assigned},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := f.do(http.MethodPost, tc.path, icu, tc.body, "Idempotency-Key", tc.key)
