@@ -15,6 +15,10 @@ type Meta struct {
 	CorrelationID  string
 	CausationID    string
 	IdempotencyKey string
+	// RequestFingerprint identifies the request the idempotency key was sent with
+	// (operation, target and canonical body, as a keyed hash); "" when the caller did
+	// not bind the key to a request (internal callers).
+	RequestFingerprint string
 }
 
 // ValidateID checks that id is a ULID in its canonical 26-character text form; what names

@@ -23,6 +23,9 @@ const (
 	CodeUnavailable         Code = "unavailable"          // a dependency (event store, Redis) cannot be reached
 	CodeTimeout             Code = "timeout"              // a bounded wait (e.g. read-your-writes) ran out
 	CodeInternal            Code = "internal"             // anything unexpected; details are logged, not shown
+	// CodeIdempotencyKeyReused: an Idempotency-Key already bound to another request
+	// (another operation, target or body) was sent with this one.
+	CodeIdempotencyKeyReused Code = "idempotency_key_reused"
 )
 
 // Error is the one error type of the domain: a code, a message a person can act on, and

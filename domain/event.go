@@ -42,6 +42,10 @@ type Envelope struct {
 	CorrelationID  string    `json:"correlationId,omitempty"`
 	CausationID    string    `json:"causationId,omitempty"`
 	IdempotencyKey string    `json:"idempotencyKey,omitempty"`
+	// RequestFingerprint is the fingerprint of the request that sent IdempotencyKey (see
+	// Meta); absent on events written before keys were bound to their requests, and on
+	// events of internal callers.
+	RequestFingerprint string `json:"requestFingerprint,omitempty"`
 	// PrevHash is the hex SHA-256 of the stream's previous event (envelope and payload),
 	// empty for the first event: altering or removing any event breaks the chain.
 	PrevHash string `json:"prevHash,omitempty"`

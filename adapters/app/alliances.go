@@ -31,7 +31,7 @@ func (a *App) FoundAlliance(ctx context.Context, call Call, in FoundAllianceInpu
 		dept = call.Actor.DepartmentID
 	}
 	at := a.Now()
-	id, err := a.newAggregateID(ctx, call, "FoundAlliance", at)
+	id, err := a.newAggregateID(ctx, &call, "FoundAlliance", at)
 	if err != nil {
 		return Outcome{}, err
 	}

@@ -65,10 +65,20 @@ type Call struct {
 	Actor domain.Actor
 	// IdempotencyKey, when set, makes a retry return the first result and append nothing.
 	IdempotencyKey string
-	CorrelationID  string
-	CausationID    string
+	// Operation and RequestDigest bind IdempotencyKey to the request it came with (see
+	// bindKey): the operation's name and a digest of operation, target and canonical
+	// body. The HTTP edge sets both; internal callers (the reactor, the demo), whose
+	// keys are derived per command, leave them empty and keep per-stream replays.
+	Operation     string
+	RequestDigest string
+	CorrelationID string
+	CausationID   string
 	// IfMatch, when set, is the stream version the client last saw; a mismatch is a conflict.
 	IfMatch *uint64
+
+	// keyBound is set once the key's claim was checked for this call (create commands
+	// claim it with the new id in newAggregateID).
+	keyBound bool
 }
 
 // Outcome is what a command did: the id of the aggregate it acted on, the stream's new
@@ -103,12 +113,33 @@ func outcome(id string, r eventstore.Result) Outcome {
 
 func (a *App) meta(call Call, at time.Time) domain.Meta {
 	return domain.Meta{Actor: call.Actor, At: at, CorrelationID: call.CorrelationID,
-		CausationID: call.CausationID, IdempotencyKey: call.IdempotencyKey}
+		CausationID: call.CausationID, IdempotencyKey: call.IdempotencyKey, RequestFingerprint: a.fingerprint(call)}
 }
 
-// handle runs one command on stream with the call's meta and If-Match.
+// fingerprint is what events and claims record of the call's request: the request
+// digest keyed with the pseudonymization key, so that a body naming a medical record
+// number cannot be matched against hashes of guessed numbers. Without a pseudonymizer
+// no command naming a medical record number is accepted, and the digest is kept as is.
+// "" when the call did not bind its key to a request.
+func (a *App) fingerprint(call Call) string {
+	if call.IdempotencyKey == "" || call.RequestDigest == "" {
+		return ""
+	}
+	if a.pseudo == nil {
+		return call.RequestDigest
+	}
+	return a.pseudo.keyed("idempotency-request", call.RequestDigest)
+}
+
+// handle runs one command on stream with the call's meta and If-Match. A key bound to
+// its request is claimed first (see bindKey) for the aggregate id.
 func handle[S eventstore.Evolver[S]](ctx context.Context, a *App, call Call, at time.Time, id, stream string,
 	decide func(S) ([]domain.Event, error)) (Outcome, error) {
+	if call.IdempotencyKey != "" && call.RequestDigest != "" && !call.keyBound {
+		if _, err := a.bindKey(ctx, call, call.Operation, id, at); err != nil {
+			return Outcome{}, err
+		}
+	}
 	r, err := eventstore.Handle(ctx, a.cmds, stream, a.meta(call, at), call.IfMatch, decide)
 	if err != nil {
 		return Outcome{}, err
@@ -121,15 +152,32 @@ func handle[S eventstore.Evolver[S]](ctx context.Context, a *App, call Call, at 
 // stream expected), so that a retry of the same create, even concurrent, reads the claim
 // and re-runs against the same id, where the aggregate stream's key check returns the
 // first result instead of creating a second aggregate. The claim is stored before the
-// aggregate's first event, so the create's position covers it.
-func (a *App) newAggregateID(ctx context.Context, call Call, operation string, at time.Time) (string, error) {
+// aggregate's first event, so the create's position covers it; it also binds the key to
+// the request, so call is marked as bound.
+func (a *App) newAggregateID(ctx context.Context, call *Call, operation string, at time.Time) (string, error) {
 	fresh := a.newID()
 	if call.IdempotencyKey == "" {
 		return fresh, nil
 	}
+	call.keyBound = true
+	return a.bindKey(ctx, *call, operation, fresh, at)
+}
+
+// bindKey claims the call's idempotency key, in the stream of the (hospital, key) pair,
+// for the request: its operation, the aggregate it acts on (for a create, the fresh id
+// it would create) and its fingerprint. It returns the aggregate id of the claim: id
+// itself on the first use, the first request's id on a retry. A key already claimed
+// for another request is refused with idempotency_key_reused (see
+// domain.DecideClaimIdempotencyKey), so one key never stands for two requests, on any
+// stream. The key's scope is the caller's hospital; claims are events, kept as long as
+// the log.
+func (a *App) bindKey(ctx context.Context, call Call, operation, id string, at time.Time) (string, error) {
+	if operation == "" {
+		operation = "command"
+	}
 	cmd := domain.ClaimIdempotencyKey{HospitalID: call.Actor.HospitalID, Key: call.IdempotencyKey,
-		Operation: operation, AggregateID: fresh, At: at}
-	claimed := fresh
+		Operation: operation, AggregateID: id, Fingerprint: a.fingerprint(call), At: at}
+	fresh, claimed := id, id
 	meta := domain.Meta{Actor: call.Actor, At: at, CorrelationID: call.CorrelationID, CausationID: call.CausationID}
 	stream := domain.IdempotencyStream(call.Actor.HospitalID, call.IdempotencyKey)
 	_, err := eventstore.Handle(ctx, a.cmds, stream, meta, nil, func(s domain.IdempotencyClaim) ([]domain.Event, error) {

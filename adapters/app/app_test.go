@@ -176,9 +176,9 @@ func TestIdempotentCreateConcurrent(t *testing.T) {
 	if countEvents(t, st) != 2 { // the claim and the registration
 		t.Fatalf("log has %d events, want 2", countEvents(t, st))
 	}
-	// The same key for another operation is a conflict, not a silent reuse.
+	// The same key for another operation is refused, not a silent reuse.
 	_, err := a.FoundAlliance(ctx, call, app.FoundAllianceInput{Name: "x", Specialty: "y", Kind: "specialist"})
-	if domain.ErrorCode(err) != domain.CodeConflict {
+	if domain.ErrorCode(err) != domain.CodeIdempotencyKeyReused {
 		t.Fatalf("key reused for another operation: got %v", err)
 	}
 }

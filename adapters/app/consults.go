@@ -57,7 +57,7 @@ func (a *App) RequestConsult(ctx context.Context, call Call, in RequestConsultIn
 		return Outcome{}, err
 	}
 	at := a.Now()
-	id, err := a.newAggregateID(ctx, call, "RequestConsult", at)
+	id, err := a.newAggregateID(ctx, &call, "RequestConsult", at)
 	if err != nil {
 		return Outcome{}, err
 	}

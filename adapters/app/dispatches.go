@@ -29,7 +29,7 @@ func (a *App) RequestDispatch(ctx context.Context, call Call, in RequestDispatch
 		return Outcome{}, err
 	}
 	at := a.Now()
-	id, err := a.newAggregateID(ctx, call, "RequestDispatch", at)
+	id, err := a.newAggregateID(ctx, &call, "RequestDispatch", at)
 	if err != nil {
 		return Outcome{}, err
 	}
@@ -75,7 +75,14 @@ func (a *App) assign(ctx context.Context, call Call, in AssignExpertInput, reass
 	// The schedule's own decide is idempotent (the same dispatch and window books
 	// nothing new), so the booking carries no idempotency key of its own.
 	bookMeta := Call{Actor: call.Actor, CorrelationID: call.CorrelationID, CausationID: call.CausationID}
-	// A retry of a command that already succeeded returns its first result at once.
+	// A retry of a command that already succeeded returns its first result at once
+	// (or is refused: a key reused for another request, a caller without authority).
+	if replay, err := a.replayed(ctx, call, in.DispatchID, stream, cmd); err != nil || replay != nil {
+		if err != nil {
+			return Outcome{}, err
+		}
+		return a.releaseReassigned(ctx, bookMeta, in.DispatchID, *replay), nil
+	}
 	loaded, err := eventstore.LoadCached[domain.Dispatch](ctx, a.cmds, stream)
 	if err != nil {
 		return Outcome{}, err
@@ -84,9 +91,6 @@ func (a *App) assign(ctx context.Context, call Call, in AssignExpertInput, reass
 	// Check the assignment would be accepted before booking anyone (authority, status):
 	// a refused assignment must not even touch the expert's schedule.
 	if _, err := domain.DecideDispatch(l, cmd); err != nil {
-		if replay, rerr := a.replayed(ctx, call, in.DispatchID, stream); rerr == nil && replay != nil {
-			return a.releaseReassigned(ctx, bookMeta, in.DispatchID, *replay), nil
-		}
 		return Outcome{}, err
 	}
 	if call.IfMatch != nil && (!loaded.Exists || loaded.Version != *call.IfMatch) {
@@ -153,13 +157,18 @@ func (a *App) followUp(ctx context.Context, pos eventstore.Position, step func(c
 }
 
 // replayed returns the first result of a command with the call's idempotency key on
-// stream, or nil when there is none.
-func (a *App) replayed(ctx context.Context, call Call, id, stream string) (*Outcome, error) {
+// stream, or nil when there is none; it appends nothing. Like any replay it is refused
+// when the key was first sent with another request, or when cmd's caller may not send
+// it (cmd is decided on the dispatch as the first command found it).
+func (a *App) replayed(ctx context.Context, call Call, id, stream string, cmd domain.DispatchCommand) (*Outcome, error) {
 	if call.IdempotencyKey == "" {
 		return nil, nil
 	}
 	var out *Outcome
-	o, err := handle(ctx, a, call, a.Now(), id, stream, func(domain.Dispatch) ([]domain.Event, error) {
+	o, err := handle(ctx, a, call, a.Now(), id, stream, func(d domain.Dispatch) ([]domain.Event, error) {
+		if _, err := domain.DecideDispatch(d, cmd); domain.DeniesAuthority(err) {
+			return nil, err
+		}
 		return nil, errNotReplayed
 	})
 	if errors.Is(err, errNotReplayed) {

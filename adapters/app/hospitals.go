@@ -17,7 +17,7 @@ type RegisterHospitalInput struct {
 // RegisterHospital adds a hospital to the directory under a generated id.
 func (a *App) RegisterHospital(ctx context.Context, call Call, in RegisterHospitalInput) (Outcome, error) {
 	at := a.Now()
-	id, err := a.newAggregateID(ctx, call, "RegisterHospital", at)
+	id, err := a.newAggregateID(ctx, &call, "RegisterHospital", at)
 	if err != nil {
 		return Outcome{}, err
 	}

@@ -38,7 +38,7 @@ func (a *App) InitiatePlan(ctx context.Context, call Call, in InitiatePlanInput)
 		return Outcome{}, err
 	}
 	at := a.Now()
-	id, err := a.newAggregateID(ctx, call, "InitiatePlan", at)
+	id, err := a.newAggregateID(ctx, &call, "InitiatePlan", at)
 	if err != nil {
 		return Outcome{}, err
 	}

@@ -23,7 +23,7 @@ func (a *App) DraftProtocol(ctx context.Context, call Call, in DraftProtocolInpu
 		return Outcome{}, err
 	}
 	at := a.Now()
-	id, err := a.newAggregateID(ctx, call, "DraftProtocol", at)
+	id, err := a.newAggregateID(ctx, &call, "DraftProtocol", at)
 	if err != nil {
 		return Outcome{}, err
 	}

@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base32"
+	"encoding/hex"
 	"strings"
 
 	"github.com/medalliance/allianced/domain"
@@ -52,4 +53,15 @@ func (p *Pseudonymizer) PatientRef(hospitalID, mrn string) (string, error) {
 	m.Write([]byte(mrn))
 	sum := m.Sum(nil)
 	return "pr_" + lowerBase32.EncodeToString(sum[:20]), nil
+}
+
+// keyed returns the hex HMAC-SHA256, under the pseudonymization key, of label and data:
+// a digest that cannot be recomputed from guesses without the key. label separates its
+// uses from patient references.
+func (p *Pseudonymizer) keyed(label, data string) string {
+	m := hmac.New(sha256.New, p.key)
+	m.Write([]byte(label))
+	m.Write([]byte{0})
+	m.Write([]byte(data))
+	return hex.EncodeToString(m.Sum(nil))
 }

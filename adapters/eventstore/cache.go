@@ -105,7 +105,9 @@ type folded struct {
 	version  uint64
 	position Position
 	idem     string // idemKey of its envelope, "" without a key
-	event    domain.Event
+	// fingerprint is the request fingerprint of its envelope ("" when unknown).
+	fingerprint string
+	event       domain.Event
 }
 
 func newStateCache(streams, events int) *stateCache {
@@ -192,6 +194,7 @@ func (c *stateCache) put(stream string, typ reflect.Type, baseNext uint64, state
 			r.Events = append(r.Events[:len(r.Events):len(r.Events)], f.event)
 		} else {
 			r.Events = []domain.Event{f.event}
+			r.firstVersion, r.fingerprint = f.version, f.fingerprint
 		}
 		r.Version, r.Position = f.version, f.position
 		e.replays[f.idem] = r

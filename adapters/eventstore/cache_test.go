@@ -225,7 +225,7 @@ func TestCacheIdempotentReplay(t *testing.T) {
 		prepare  func()
 		fullRead bool
 	}{
-		{"entry cached: no read at all", func() {}, false},
+		{"entry cached: no read of the key's events", func() {}, false},
 		{"entry evicted: full reload finds the key", func() { register(t, c, ulid.Make().String()) }, true},
 		{"another replica: full load finds the key", func() { c = eventstore.NewCommands(st) }, true},
 	}
@@ -245,7 +245,13 @@ func TestCacheIdempotentReplay(t *testing.T) {
 			if ev, ok := got.Events[0].(domain.HospitalDepartmentAdded); !ok || ev.Department.ID != "icu" {
 				t.Fatalf("replayed events %+v", got.Events)
 			}
+			// A replay checks the caller's authority on the stream as the first command
+			// found it: one uncached read of the 3 events before the key's event.
 			reads := st.take()
+			if prefix := (streamRead{stream, 0, 3}); len(reads) == 0 || reads[len(reads)-1] != prefix {
+				t.Fatalf("reads %+v, want the last to be the prefix %+v", reads, prefix)
+			}
+			reads = reads[:len(reads)-1]
 			if full := len(reads) == 1 && reads[0].from == 0; full != tc.fullRead {
 				t.Fatalf("reads %+v, full read expected: %v", reads, tc.fullRead)
 			}

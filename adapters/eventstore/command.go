@@ -50,6 +50,11 @@ type Result struct {
 	Position Position
 	Events   []domain.Event
 	Replayed bool
+
+	// Of a first result kept for replays: the revision of its first event and the
+	// request fingerprint its envelope recorded ("" when unknown).
+	firstVersion uint64
+	fingerprint  string
 }
 
 // Evolver is the state side of an aggregate: the zero value is the state before its
@@ -124,13 +129,14 @@ func load[S Evolver[S]](ctx context.Context, store Store, cache *stateCache, str
 			key := idemKey(env.Actor.HospitalID, env.IdempotencyKey)
 			if idem != "" && key == idem {
 				if l.replay == nil {
-					l.replay = &Result{Stream: stream, Replayed: true}
+					l.replay = &Result{Stream: stream, Replayed: true, firstVersion: rec.Version, fingerprint: env.RequestFingerprint}
 				}
 				l.replay.Version, l.replay.Position = rec.Version, rec.Position
 				l.replay.Events = append(l.replay.Events, ev)
 			}
 			if cache != nil {
-				evs = append(evs, folded{version: rec.Version, position: rec.Position, idem: key, event: ev})
+				evs = append(evs, folded{version: rec.Version, position: rec.Position, idem: key,
+					fingerprint: env.RequestFingerprint, event: ev})
 			}
 		}
 		if len(recs) > 0 {
@@ -153,6 +159,11 @@ func load[S Evolver[S]](ctx context.Context, store Store, cache *stateCache, str
 // the client last saw (HTTP If-Match): a mismatch is a conflict returned at once, with
 // no retry, since the client decided on a state that is gone.
 //
+// When the stream already holds events of meta's idempotency key (from the same
+// hospital), the command is a replay and its first result is returned, appending
+// nothing, after two checks (see replay): the request must be the one the key was
+// first sent with, and the caller must be allowed to send it.
+//
 // With the cache on, commands of c on one stream run one at a time, in arrival order
 // (conflicts then come only from other processes); decide must not itself run a command.
 func Handle[S Evolver[S]](ctx context.Context, c *Commands, stream string, meta domain.Meta, ifMatch *uint64,
@@ -171,7 +182,7 @@ func Handle[S Evolver[S]](ctx context.Context, c *Commands, stream string, meta 
 			return Result{}, err
 		}
 		if l.replay != nil {
-			return *l.replay, nil
+			return replay(ctx, c.store, stream, meta, *l.replay, decide)
 		}
 		if ifMatch != nil && (!l.Exists || l.Version != *ifMatch) {
 			return Result{}, &WrongExpectedVersionError{Stream: stream, Expected: Exact(*ifMatch), Actual: l.Version, Exists: l.Exists}
@@ -214,6 +225,61 @@ func Handle[S Evolver[S]](ctx context.Context, c *Commands, stream string, meta 
 	return Result{}, fmt.Errorf("gave up after %d conflicting attempts: %w", c.maxAttempts, lastErr)
 }
 
+// replay returns first, the first result of meta's idempotency key on stream, to a
+// command sent again with that key, once two checks pass:
+//
+//   - the request is the same: when both the first request's fingerprint and meta's are
+//     known they must be equal, otherwise the key is refused as reused (422). Events
+//     written before fingerprints carry none and replay as before.
+//   - the caller is allowed to send it: decide runs against the stream as the first
+//     command found it (the events before its first one), with this call's actor, and
+//     an error that denies authority (forbidden, not a member) is returned instead of
+//     the stored result. Other errors are ignored: the first command was accepted on
+//     that state, and only who asks (and when) has changed.
+//
+// The prefix is read from the store without the cache; replays are rare.
+func replay[S Evolver[S]](ctx context.Context, store Store, stream string, meta domain.Meta, first Result,
+	decide func(S) ([]domain.Event, error)) (Result, error) {
+	if first.fingerprint != "" && meta.RequestFingerprint != "" && first.fingerprint != meta.RequestFingerprint {
+		return Result{}, domain.IdempotencyKeyReused("another request on " + stream)
+	}
+	before, err := loadPrefix[S](ctx, store, stream, first.firstVersion)
+	if err != nil {
+		return Result{}, err
+	}
+	if _, err := decide(before); domain.DeniesAuthority(err) {
+		return Result{}, err
+	}
+	first.firstVersion, first.fingerprint = 0, ""
+	return first, nil
+}
+
+// loadPrefix folds the first n events of stream (revisions 0 .. n-1) into S, uncached.
+func loadPrefix[S Evolver[S]](ctx context.Context, store Store, stream string, n uint64) (S, error) {
+	var state S
+	for from := uint64(0); from < n; {
+		recs, err := store.ReadStream(ctx, stream, Forwards, from, int(min(n-from, pageSize)))
+		if err != nil {
+			return state, fmt.Errorf("load %s before revision %d: %w", stream, n, err)
+		}
+		if len(recs) == 0 {
+			break
+		}
+		for _, rec := range recs {
+			if rec.Version >= n {
+				return state, nil
+			}
+			_, ev, err := Decode(rec)
+			if err != nil {
+				return state, fmt.Errorf("load %s at revision %d: %w", stream, rec.Version, err)
+			}
+			state = state.Evolve(ev)
+		}
+		from = recs[len(recs)-1].Version + 1
+	}
+	return state, nil
+}
+
 // remember folds the events of a successful append into the cache entry the command
 // decided on. The store put them at exactly the expected version, so they follow
 // l's events; they are decoded back from the bytes written, so the cached state is the
@@ -232,6 +298,10 @@ func remember[S Evolver[S]](c *Commands, stream string, l Loaded[S], res AppendR
 	}
 	state := l.State
 	key := idemKey(meta.Actor.HospitalID, meta.IdempotencyKey)
+	fingerprint := ""
+	if key != "" {
+		fingerprint = meta.RequestFingerprint
+	}
 	evs := make([]folded, len(data))
 	for i, d := range data {
 		version, err := domain.SchemaVersion(d.Type)
@@ -244,7 +314,7 @@ func remember[S Evolver[S]](c *Commands, stream string, l Loaded[S], res AppendR
 		}
 		state = state.Evolve(ev)
 		// Only the last event's position is known; earlier events of the append lie before it.
-		evs[i] = folded{version: base + uint64(i), position: res.Position, idem: key, event: ev}
+		evs[i] = folded{version: base + uint64(i), position: res.Position, idem: key, fingerprint: fingerprint, event: ev}
 	}
 	c.cache.put(stream, reflect.TypeFor[S](), base, state, res.Version+1, res.Position, tip, evs)
 }
@@ -267,6 +337,9 @@ func (c *Commands) envelop(stream string, meta domain.Meta, version uint64, exis
 			EventID: id, Type: typ, SchemaVersion: schema, Stream: stream, StreamVersion: next + uint64(i),
 			OccurredAt: meta.At.UTC(), Actor: meta.Actor, CorrelationID: meta.CorrelationID,
 			CausationID: meta.CausationID, IdempotencyKey: meta.IdempotencyKey, PrevHash: prevHash,
+		}
+		if meta.IdempotencyKey != "" {
+			env.RequestFingerprint = meta.RequestFingerprint
 		}
 		md, err := json.Marshal(env)
 		if err != nil {

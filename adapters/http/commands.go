@@ -3,6 +3,9 @@ package httpapi
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
@@ -35,7 +38,8 @@ type useCase[In any] func(ctx context.Context, call app.Call, in In) (app.Outcom
 func command[In any](s *Server, roles []string, created bool, bind func(c echo.Context, in *In) error, run useCase[In]) func(echo.Context, *Claims) error {
 	return func(c echo.Context, p *Claims) error {
 		var in In
-		if err := s.decode(c, &in); err != nil {
+		body, err := s.decode(c, &in)
+		if err != nil {
 			return err
 		}
 		if bind != nil {
@@ -46,6 +50,10 @@ func command[In any](s *Server, roles []string, created bool, bind func(c echo.C
 		call, err := s.call(c, p, roles)
 		if err != nil {
 			return err
+		}
+		if call.IdempotencyKey != "" {
+			call.Operation = c.Request().Method + " " + c.Path()
+			call.RequestDigest = requestDigest(call.Operation, c.ParamNames(), c.ParamValues(), body)
 		}
 		out, err := run(c.Request().Context(), call, in)
 		if err != nil {
@@ -67,42 +75,86 @@ func command[In any](s *Server, roles []string, created bool, bind func(c echo.C
 
 func etag(version uint64) string { return `"` + strconv.FormatUint(version, 10) + `"` }
 
-// decode reads a JSON body into v: an empty body leaves v zero; unknown fields, trailing
-// data, malformed JSON and bodies over the limit are clear 4xx errors.
-func (s *Server) decode(c echo.Context, v any) error {
+// requestDigest identifies a command request for its Idempotency-Key: the hex SHA-256 of
+// the operation (method and route), the target (the path parameters, by name) and the
+// body in canonical JSON (see canonicalJSON). Two requests with the same digest are the
+// same request, however their JSON was spaced or ordered.
+func requestDigest(operation string, names, values []string, body []byte) string {
+	h := sha256.New()
+	field := func(s string) {
+		var n [8]byte
+		binary.BigEndian.PutUint64(n[:], uint64(len(s)))
+		h.Write(n[:])
+		h.Write([]byte(s))
+	}
+	field(operation)
+	for i, name := range names {
+		if i < len(values) {
+			field(name)
+			field(values[i])
+		}
+	}
+	field(string(canonicalJSON(body)))
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// canonicalJSON re-encodes a decoded body with object keys sorted, no insignificant
+// whitespace and numbers as written; an empty body is the empty object, which decodes
+// to the same command. decode has already accepted the body, so it is valid JSON.
+func canonicalJSON(body []byte) []byte {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return []byte("{}")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return body
+	}
+	out, err := json.Marshal(v) // encoding/json sorts map keys
+	if err != nil {
+		return body
+	}
+	return out
+}
+
+// decode reads a JSON body into v and returns it as read: an empty body leaves v zero;
+// unknown fields, trailing data, malformed JSON and bodies over the limit are clear 4xx
+// errors.
+func (s *Server) decode(c echo.Context, v any) ([]byte, error) {
 	req := c.Request()
 	if req.ContentLength > s.cfg.MaxBodyBytes {
-		return domain.Errorf(CodePayloadTooLarge, "the request body is %d bytes; the limit is %d", req.ContentLength, s.cfg.MaxBodyBytes)
+		return nil, domain.Errorf(CodePayloadTooLarge, "the request body is %d bytes; the limit is %d", req.ContentLength, s.cfg.MaxBodyBytes)
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), req.Body, s.cfg.MaxBodyBytes))
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
-			return domain.Errorf(CodePayloadTooLarge, "the request body exceeds the limit of %d bytes", s.cfg.MaxBodyBytes)
+			return nil, domain.Errorf(CodePayloadTooLarge, "the request body exceeds the limit of %d bytes", s.cfg.MaxBodyBytes)
 		}
 		if domain.ErrorCode(err) == CodeRequestTimeout {
-			return err
+			return nil, err
 		}
-		return domain.Errorf(domain.CodeInvalidInput, "the request body could not be read")
+		return nil, domain.Errorf(domain.CodeInvalidInput, "the request body could not be read")
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
-		return nil
+		return body, nil
 	}
 	if ct := req.Header.Get(echo.HeaderContentType); ct != "" && !strings.HasPrefix(strings.ToLower(ct), "application/json") {
-		return domain.Errorf(domain.CodeInvalidInput, "send the body as application/json")
+		return nil, domain.Errorf(domain.CodeInvalidInput, "send the body as application/json")
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return domain.Errorf(domain.CodeInvalidInput, "the JSON body is invalid: %s", jsonProblem(err))
+		return nil, domain.Errorf(domain.CodeInvalidInput, "the JSON body is invalid: %s", jsonProblem(err))
 	}
 	if dec.More() {
-		return domain.Errorf(domain.CodeInvalidInput, "the JSON body has data after its end")
+		return nil, domain.Errorf(domain.CodeInvalidInput, "the JSON body has data after its end")
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return domain.Errorf(domain.CodeInvalidInput, "the JSON body has data after its end")
+		return nil, domain.Errorf(domain.CodeInvalidInput, "the JSON body has data after its end")
 	}
-	return nil
+	return body, nil
 }
 
 // jsonProblem describes a decoding error without echoing values from the body.

@@ -21,6 +21,7 @@ func TestStatusOfEveryCode(t *testing.T) {
 		{domain.CodeInvalidInput, 400}, {domain.CodeUnauthenticated, 401}, {domain.CodeForbidden, 403},
 		{domain.CodeNotFound, 404}, {domain.CodeConflict, 409}, {domain.CodeAlreadyExists, 409},
 		{domain.CodeForbiddenTransition, 409}, {domain.CodeScheduleOverlap, 409}, {domain.CodeNotMember, 422},
+		{domain.CodeIdempotencyKeyReused, 422},
 		{domain.CodeTimeout, 504}, {domain.CodeUnavailable, 503}, {domain.CodeInternal, 500},
 		{httpapi.CodePayloadTooLarge, 413}, {httpapi.CodeMethodNotAllowed, 405}, {domain.Code("no_such_code"), 500},
 	}

@@ -36,6 +36,7 @@ var statusByCode = map[domain.Code]int{
 	domain.CodeForbiddenTransition:  http.StatusConflict,
 	domain.CodeScheduleOverlap:      http.StatusConflict,
 	domain.CodeNotMember:            http.StatusUnprocessableEntity,
+	domain.CodeIdempotencyKeyReused: http.StatusUnprocessableEntity,
 	domain.CodeTimeout:              http.StatusGatewayTimeout,
 	domain.CodeUnavailable:          http.StatusServiceUnavailable,
 	domain.CodeInternal:             http.StatusInternalServerError,

@@ -148,7 +148,7 @@ func buildOpenAPI(rs []route) *OpenAPIDoc {
 		switch r.kind {
 		case respCommand:
 			op.Parameters = append(op.Parameters,
-				OAParam{Name: "Idempotency-Key", In: "header", Description: "a retry with the same key returns the first response and appends nothing (max 200 characters)", Schema: &Schema{Type: "string"}},
+				OAParam{Name: "Idempotency-Key", In: "header", Description: "binds the key to this request (operation, path ids and canonical JSON body); the same request again returns the first response (same status, id, version, position; header Idempotent-Replayed: true) and appends nothing, after checking the caller may send it (403 otherwise); another request with the key gets 422 idempotency_key_reused. Keys are scoped to the caller's hospital and kept as long as the event log (max 200 characters)", Schema: &Schema{Type: "string"}},
 				OAParam{Name: "If-Match", In: "header", Description: "the stream version (ETag) the client last saw; a mismatch is 409 conflict", Schema: &Schema{Type: "string"}})
 			if r.body != nil {
 				op.RequestBody = &OABody{Required: false, Content: map[string]OAMediaType{"application/json": {Schema: closed(schemaOf(reflect.TypeOf(r.body)))}}}

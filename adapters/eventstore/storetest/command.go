@@ -234,3 +234,65 @@ func (s *suite) testCommandHashChain(t *testing.T) {
 		prev = eventstore.ChainHash(rec.Metadata, rec.Data)
 	}
 }
+
+// testCommandKeyBound checks that an idempotency key stands for the request it was
+// first sent with: the same request again is a replay; another request (another
+// fingerprint) with the key is refused and appends nothing; an event written without a
+// fingerprint (before keys were bound) still replays; and a replay runs decide on the
+// stream as the first command found it, returning an error that denies the caller's
+// authority instead of the first result. Each fresh Commands has an empty cache, so
+// both the cached and the store path are covered.
+func (s *suite) testCommandKeyBound(t *testing.T) {
+	st, ctx, c, h, actor := s.commandSetup(t)
+	bound := func(key, fingerprint string) domain.Meta {
+		m := meta(actor, key)
+		m.RequestFingerprint = fingerprint
+		return m
+	}
+	mustResult(t)(register(ctx, c, h, bound("k-register", "f-register")))
+	first := mustResult(t)(addDepartment(ctx, c, h, bound("K", "f-cardio"), "cardio", nil))
+	mustResult(t)(addDepartment(ctx, c, h, meta(actor, "k-old"), "onco", nil)) // as written before fingerprints
+
+	for _, cmds := range []*eventstore.Commands{c, eventstore.NewCommands(st)} {
+		_, err := addDepartment(ctx, cmds, h, bound("K", "f-neuro"), "neuro", nil)
+		if domain.ErrorCode(err) != domain.CodeIdempotencyKeyReused {
+			t.Fatalf("key K sent with another request: got %v, want idempotency_key_reused", err)
+		}
+		for _, fp := range []string{"f-cardio", ""} { // the same request, or a caller without fingerprint
+			again := mustResult(t)(addDepartment(ctx, cmds, h, bound("K", fp), "cardio", nil))
+			if !again.Replayed || again.Version != first.Version || again.Position != first.Position ||
+				!reflect.DeepEqual(again.Events, first.Events) {
+				t.Fatalf("same request with fingerprint %q: got %+v, want %+v replayed", fp, again, first)
+			}
+		}
+		old := mustResult(t)(addDepartment(ctx, cmds, h, bound("k-old", "f-any"), "onco", nil))
+		if !old.Replayed || old.Version != 2 {
+			t.Fatalf("key of an event without fingerprint: got %+v, want the replay of version 2", old)
+		}
+
+		// Another department of the same hospital replays K: decide sees the hospital
+		// before the cardio department was added, and refuses the department.
+		other := bound("K", "f-cardio")
+		other.Actor.DepartmentID = "pharmacy"
+		var seen []string
+		_, err = eventstore.Handle(ctx, cmds, h.stream, other, nil, func(s domain.Hospital) ([]domain.Event, error) {
+			seen = seen[:0]
+			for _, d := range s.Departments {
+				seen = append(seen, d.ID)
+			}
+			if other.Actor.DepartmentID != "admin" {
+				return nil, domain.Errorf(domain.CodeForbidden, "only the admin department adds departments")
+			}
+			return nil, nil
+		})
+		if domain.ErrorCode(err) != domain.CodeForbidden {
+			t.Fatalf("replay by a department without authority: got %v, want forbidden", err)
+		}
+		if want := []string{"haem"}; !reflect.DeepEqual(seen, want) {
+			t.Fatalf("the replay's authority check decided on departments %v, want %v (the state before the first command)", seen, want)
+		}
+	}
+	if recs := readStreamAll(t, ctx, st, h.stream); len(recs) != 3 {
+		t.Fatalf("stream has %d events, want 3 (register, cardio, onco)", len(recs))
+	}
+}

@@ -55,6 +55,7 @@ func Run(t *testing.T, open func(t *testing.T) eventstore.Store) {
 		{"Cancellation", s.testCancellation},
 		{"Head", s.testHead},
 		{"CommandIdempotentRetry", s.testCommandIdempotent},
+		{"CommandIdempotencyKeyBoundToRequest", s.testCommandKeyBound},
 		{"CommandConcurrentOnOneStream", s.testCommandConcurrent},
 		{"CommandIfMatch", s.testCommandIfMatch},
 		{"CommandHashChain", s.testCommandHashChain},
