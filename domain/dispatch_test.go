@@ -19,7 +19,7 @@ type renjiWorld struct {
 	dispatchID, expertID, expert2  string
 	expert, expert2P               domain.Practitioner // 陈主任医师 and 吴副主任医师, both of 仁济's directory
 	foreignExpert                  domain.Practitioner // 嘉定's own practitioner: 仁济's alliances cannot book her
-	ws                             domain.Window // the workstation's half year
+	ws                             domain.Window       // the workstation's half year
 	requested                      domain.DispatchRequested
 	assigned                       domain.ExpertAssigned
 	checkedIn                      domain.ExpertCheckedIn

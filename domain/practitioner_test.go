@@ -29,7 +29,11 @@ func TestDecidePractitioner(t *testing.T) {
 	given := []domain.Event{registered}
 	update := domain.UpdatePractitionerProfile{PractitionerID: pid, Name: "沈建伟", Title: "主任医师 教授",
 		Specialties: []string{"消化内镜", "消化道早癌", "胰胆疾病"}, By: gi, At: t0.Add(time.Hour)}
-	upd := func(f func(*domain.UpdatePractitionerProfile)) domain.UpdatePractitionerProfile { c := update; f(&c); return c }
+	upd := func(f func(*domain.UpdatePractitionerProfile)) domain.UpdatePractitionerProfile {
+		c := update
+		f(&c)
+		return c
+	}
 	updated := domain.PractitionerProfileUpdated{PractitionerID: pid, HomeHospitalID: id(60), Name: "沈建伟", Title: "主任医师 教授",
 		Specialties: []string{"消化内镜", "消化道早癌", "胰胆疾病"}, UpdatedAt: t0.Add(time.Hour)}
 	deactivate := domain.DeactivatePractitioner{PractitionerID: pid, Reason: "退休", By: office, At: t0.Add(2 * time.Hour)}
@@ -92,7 +96,10 @@ func TestDecidePractitioner(t *testing.T) {
 }
 
 // upd2 is deactivate at another time.
-func upd2(c domain.DeactivatePractitioner, at time.Time) domain.DeactivatePractitioner { c.At = at; return c }
+func upd2(c domain.DeactivatePractitioner, at time.Time) domain.DeactivatePractitioner {
+	c.At = at
+	return c
+}
 
 // TestPractitionerBookingRule: only the expert's home hospital's alliances book the
 // expert, only while active, and a refusal for another hospital's expert reads exactly
