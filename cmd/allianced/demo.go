@@ -861,6 +861,6 @@ var (
 
 // Fixed ids of the demo (ULIDs).
 const (
-	demoPlatformID         = "01JD0PATF0RMADM1N000000000"
-	demoSpecialistHengkou  = "01JD0HENGK0VCARD10G1ST0000"
+	demoPlatformID        = "01JD0PATF0RMADM1N000000000"
+	demoSpecialistHengkou = "01JD0HENGK0VCARD10G1ST0000"
 )
