@@ -311,12 +311,16 @@ type RequestDispatch struct {
 }
 
 // AssignExpert names the expert who will go. Only the lead department may assign, and
-// only to a requested dispatch without an expert. The service books the expert's
-// schedule (BookExpert) before it issues this command; see ExpertSchedule.
+// only to a requested dispatch without an expert, an active practitioner of the lead
+// hospital's directory (Practitioner.RequireBookableBy). Expert is the practitioner's
+// state loaded by the caller (zero when ExpertID is not registered); the name recorded
+// is the directory's. The service books the expert's schedule (BookExpert) before it
+// issues this command; see ExpertSchedule.
 type AssignExpert struct {
 	DispatchID string
 	ExpertID   string
 	ExpertName string
+	Expert     Practitioner
 	By         Actor
 	At         time.Time
 }
@@ -325,11 +329,13 @@ type AssignExpert struct {
 // It is the only way to change the expert: an explicit event keeps the audit trail
 // honest (who was replaced, why), where cancel-and-request-again would lose the link
 // between the two dispatches. The service books the new expert first and releases the
-// previous expert's booking after this command's event is stored.
+// previous expert's booking after this command's event is stored. The new expert must
+// be bookable as for AssignExpert.
 type ReassignExpert struct {
 	DispatchID string
 	ExpertID   string
 	ExpertName string
+	Expert     Practitioner
 	Reason     string
 	By         Actor
 	At         time.Time
@@ -389,19 +395,23 @@ func DecideDispatch(d Dispatch, c DispatchCommand) ([]Event, error) {
 		if err := d.check(c.DispatchID, c.At, "assign an expert to", DispatchStatusRequested); err != nil {
 			return nil, err
 		}
-		if err := firstErr(ValidateID("expertId", c.ExpertID), required("expertName", c.ExpertName, maxPersonName)); err != nil {
+		if err := firstErr(ValidateID("expertId", c.ExpertID), optional("expertName", c.ExpertName, maxPersonName)); err != nil {
 			return nil, err
 		}
 		if err := d.requireLead(c.By, "assign an expert"); err != nil {
 			return nil, err
 		}
-		return []Event{ExpertAssigned{DispatchID: d.ID, ExpertID: c.ExpertID, ExpertName: c.ExpertName,
+		name, err := d.bookable(c.Expert, c.ExpertID, c.ExpertName)
+		if err != nil {
+			return nil, err
+		}
+		return []Event{ExpertAssigned{DispatchID: d.ID, ExpertID: c.ExpertID, ExpertName: name,
 			Window: d.Window, AssignedAt: c.At}}, nil
 	case ReassignExpert:
 		if err := d.check(c.DispatchID, c.At, "reassign the expert of", DispatchStatusAssigned); err != nil {
 			return nil, err
 		}
-		if err := firstErr(ValidateID("expertId", c.ExpertID), required("expertName", c.ExpertName, maxPersonName),
+		if err := firstErr(ValidateID("expertId", c.ExpertID), optional("expertName", c.ExpertName, maxPersonName),
 			required("reason", c.Reason, maxReason)); err != nil {
 			return nil, err
 		}
@@ -411,8 +421,12 @@ func DecideDispatch(d Dispatch, c DispatchCommand) ([]Event, error) {
 		if c.ExpertID == d.ExpertID {
 			return nil, Errorf(CodeInvalidInput, "expert %s is already assigned to dispatch %s; name a different expert", c.ExpertID, d.ID)
 		}
+		name, err := d.bookable(c.Expert, c.ExpertID, c.ExpertName)
+		if err != nil {
+			return nil, err
+		}
 		return []Event{ExpertReassigned{DispatchID: d.ID, PreviousExpertID: d.ExpertID, PreviousExpertName: d.ExpertName,
-			ExpertID: c.ExpertID, ExpertName: c.ExpertName, Window: d.Window, Reason: c.Reason, ReassignedAt: c.At}}, nil
+			ExpertID: c.ExpertID, ExpertName: name, Window: d.Window, Reason: c.Reason, ReassignedAt: c.At}}, nil
 	case CheckInExpert:
 		if err := d.check(c.DispatchID, c.At, "check in the expert of", DispatchStatusAssigned); err != nil {
 			return nil, err
@@ -531,6 +545,15 @@ func (d Dispatch) requireLead(by Actor, what string) error {
 		return Errorf(CodeForbidden, "only the alliance's lead department may %s for a dispatch", what)
 	}
 	return nil
+}
+
+// bookable applies the expert booking rule to this dispatch's lead hospital and returns
+// the name to record (see Practitioner.RequireBookableBy and BookingName).
+func (d Dispatch) bookable(expert Practitioner, expertID, givenName string) (string, error) {
+	if err := expert.RequireBookableBy(expertID, d.LeadHospitalID); err != nil {
+		return "", err
+	}
+	return expert.BookingName(givenName)
 }
 
 // requireParty accepts the lead department or any department of the requesting hospital.

@@ -17,7 +17,9 @@ type renjiWorld struct {
 	lead, leadOtherDept            domain.Actor // 仁济消化科; 仁济心内科 (no authority)
 	jiading, punan, dachang, outer domain.Actor // requester; other member; suspended; never admitted
 	dispatchID, expertID, expert2  string
-	ws                             domain.Window // the workstation's half year
+	expert, expert2P               domain.Practitioner // 陈主任医师 and 吴副主任医师, both of 仁济's directory
+	foreignExpert                  domain.Practitioner // 嘉定's own practitioner: 仁济's alliances cannot book her
+	ws                             domain.Window       // the workstation's half year
 	requested                      domain.DispatchRequested
 	assigned                       domain.ExpertAssigned
 	checkedIn                      domain.ExpertCheckedIn
@@ -51,6 +53,19 @@ func newRenjiWorld() renjiWorld {
 	} {
 		w.alliance = w.alliance.Evolve(e)
 	}
+	fold := func(es ...domain.Event) domain.Practitioner {
+		var p domain.Practitioner
+		for _, e := range es {
+			p = p.Evolve(e)
+		}
+		return p
+	}
+	w.expert = fold(domain.PractitionerRegistered{PractitionerID: w.expertID, HomeHospitalID: id(60), HomeDepartmentID: "gastroenterology",
+		Name: "陈主任医师", Title: "主任医师", Specialties: []string{"消化内镜"}, RegisteredAt: t0.Add(-30 * 24 * time.Hour)})
+	w.expert2P = fold(domain.PractitionerRegistered{PractitionerID: w.expert2, HomeHospitalID: id(60), HomeDepartmentID: "gastroenterology",
+		Name: "吴副主任医师", Title: "副主任医师", Specialties: []string{"胃肠病"}, RegisteredAt: t0.Add(-30 * 24 * time.Hour)})
+	w.foreignExpert = fold(domain.PractitionerRegistered{PractitionerID: id(82), HomeHospitalID: id(62), HomeDepartmentID: "medical-affairs",
+		Name: "林医生", Title: "主治医师", Specialties: []string{"全科"}, RegisteredAt: t0.Add(-30 * 24 * time.Hour)})
 	w.requested = domain.DispatchRequested{DispatchID: w.dispatchID, AllianceID: id(61), RequestingHospitalID: id(62),
 		LeadHospitalID: id(60), LeadDepartmentID: "gastroenterology", Kind: domain.DispatchWorkstation, Specialty: "消化内科·内镜诊疗",
 		Window: w.ws, Notes: "名医工作站:每周二、四专家门诊,内镜下微创治疗带教", RequestedAt: t0}
@@ -80,9 +95,9 @@ func TestDecideDispatch(t *testing.T) {
 	reported := []domain.Event{w.requested, w.assigned, w.checkedIn, w.reported}
 	completed := append(reported[:4:4], domain.DispatchCompleted{DispatchID: w.dispatchID, ExpertID: w.expertID, CompletedAt: w.ws.End})
 	cancelled := []domain.Event{w.requested, domain.DispatchCancelled{DispatchID: w.dispatchID, Reason: "院内安排调整", CancelledAt: t0.Add(time.Hour)}}
-	assign := domain.AssignExpert{DispatchID: w.dispatchID, ExpertID: w.expertID, ExpertName: "陈主任医师", By: w.lead, At: t0.Add(2 * time.Hour)}
+	assign := domain.AssignExpert{DispatchID: w.dispatchID, ExpertID: w.expertID, ExpertName: "陈主任医师", Expert: w.expert, By: w.lead, At: t0.Add(2 * time.Hour)}
 	asg := func(f func(*domain.AssignExpert)) domain.AssignExpert { c := assign; f(&c); return c }
-	reassign := domain.ReassignExpert{DispatchID: w.dispatchID, ExpertID: w.expert2, ExpertName: "吴副主任医师",
+	reassign := domain.ReassignExpert{DispatchID: w.dispatchID, ExpertID: w.expert2, ExpertName: "吴副主任医师", Expert: w.expert2P,
 		Reason: "陈主任医师援外任务冲突", By: w.lead, At: t0.Add(3 * 24 * time.Hour)}
 	rsg := func(f func(*domain.ReassignExpert)) domain.ReassignExpert { c := reassign; f(&c); return c }
 	checkIn := domain.CheckInExpert{DispatchID: w.dispatchID, By: w.lead, At: w.ws.Start}
@@ -136,7 +151,16 @@ func TestDecideDispatch(t *testing.T) {
 		{name: "assign unknown dispatch", when: assign, wantCode: domain.CodeNotFound},
 		{name: "assign with bad dispatch id", given: requested, when: asg(func(c *domain.AssignExpert) { c.DispatchID = "" }), wantCode: domain.CodeInvalidInput},
 		{name: "assign with bad expert id", given: requested, when: asg(func(c *domain.AssignExpert) { c.ExpertID = "陈主任" }), wantCode: domain.CodeInvalidInput},
-		{name: "assign without expert name", given: requested, when: asg(func(c *domain.AssignExpert) { c.ExpertName = "" }), wantCode: domain.CodeInvalidInput},
+		{name: "assign without expert name records the directory's", given: requested, when: asg(func(c *domain.AssignExpert) { c.ExpertName = "" }), want: []domain.Event{w.assigned}},
+		{name: "assign under a name that is not the directory's", given: requested, when: asg(func(c *domain.AssignExpert) { c.ExpertName = "王主任医师" }), wantCode: domain.CodeInvalidInput},
+		{name: "assign an unregistered (free-form) expert", given: requested, when: asg(func(c *domain.AssignExpert) { c.Expert = domain.Practitioner{} }), wantCode: domain.CodeForbidden},
+		{name: "assign another hospital's expert", given: requested, when: asg(func(c *domain.AssignExpert) {
+			c.ExpertID, c.ExpertName, c.Expert = w.foreignExpert.ID, "", w.foreignExpert
+		}), wantCode: domain.CodeForbidden},
+		{name: "assign with facts of another practitioner than the id", given: requested, when: asg(func(c *domain.AssignExpert) { c.Expert = w.expert2P }), wantCode: domain.CodeForbidden},
+		{name: "assign a deactivated expert", given: requested, when: asg(func(c *domain.AssignExpert) {
+			c.Expert = c.Expert.Evolve(domain.PractitionerDeactivated{PractitionerID: w.expertID, HomeHospitalID: id(60), Reason: "退休", DeactivatedAt: t0})
+		}), wantCode: domain.CodeForbiddenTransition},
 		{name: "assign without time", given: requested, when: asg(func(c *domain.AssignExpert) { c.At = time.Time{} }), wantCode: domain.CodeInvalidInput},
 		{name: "assign before the request", given: requested, when: asg(func(c *domain.AssignExpert) { c.At = t0.Add(-time.Minute) }), wantCode: domain.CodeInvalidInput},
 		{name: "member cannot assign", given: requested, when: asg(func(c *domain.AssignExpert) { c.By = w.jiading }), wantCode: domain.CodeForbidden},
@@ -151,6 +175,11 @@ func TestDecideDispatch(t *testing.T) {
 		{name: "reassign to the same expert", given: assigned, when: rsg(func(c *domain.ReassignExpert) { c.ExpertID = w.expertID }), wantCode: domain.CodeInvalidInput},
 		{name: "reassign without reason", given: assigned, when: rsg(func(c *domain.ReassignExpert) { c.Reason = "" }), wantCode: domain.CodeInvalidInput},
 		{name: "reassign with bad expert id", given: assigned, when: rsg(func(c *domain.ReassignExpert) { c.ExpertID = "x" }), wantCode: domain.CodeInvalidInput},
+		{name: "reassign to another hospital's expert", given: assigned, when: rsg(func(c *domain.ReassignExpert) {
+			c.ExpertID, c.ExpertName, c.Expert = w.foreignExpert.ID, "", w.foreignExpert
+		}), wantCode: domain.CodeForbidden},
+		{name: "reassign to an unregistered expert", given: assigned, when: rsg(func(c *domain.ReassignExpert) { c.Expert = domain.Practitioner{} }), wantCode: domain.CodeForbidden},
+		{name: "reassign under a wrong name", given: assigned, when: rsg(func(c *domain.ReassignExpert) { c.ExpertName = "陈主任医师" }), wantCode: domain.CodeInvalidInput},
 		{name: "member cannot reassign", given: assigned, when: rsg(func(c *domain.ReassignExpert) { c.By = w.jiading }), wantCode: domain.CodeForbidden},
 		{name: "reassign before any assignment", given: requested, when: reassign, wantCode: domain.CodeForbiddenTransition},
 		{name: "reassign after check-in", given: inProgress, when: reassign, wantCode: domain.CodeForbiddenTransition},

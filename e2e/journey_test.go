@@ -252,9 +252,11 @@ func idempotentRetry(t *testing.T, s *server, w *world) {
 	}
 }
 
-// dispatchOverlap books one expert for two overlapping visits: the second is refused.
+// dispatchOverlap registers an expert in the lead hospital's directory and books the
+// expert for two overlapping visits: the second is refused.
 func dispatchOverlap(t *testing.T, s *server, w *world) {
-	w.expertID = "01JE2EEXPERT00000000000000"
+	w.expertID = s.command(&w.lead, "/v1/practitioners", map[string]any{"hospitalId": w.leadHID, "departmentId": "hematology",
+		"name": "赵维莅", "title": "主任医师", "specialties": []string{"淋巴瘤"}}, http.StatusCreated).ID
 	day := time.Now().UTC().Add(48 * time.Hour).Truncate(24 * time.Hour)
 	request := func(u *user, from, to time.Duration) string {
 		return s.command(u, "/v1/dispatches", map[string]any{"allianceId": w.allianceID, "kind": "clinic", "specialty": "lymphoma",
@@ -262,8 +264,8 @@ func dispatchOverlap(t *testing.T, s *server, w *world) {
 	}
 	w.dispatchID = request(&w.memberA, 9*time.Hour, 12*time.Hour)
 	other := request(&w.memberB, 11*time.Hour, 14*time.Hour)
-	assigned := s.command(&w.lead, "/v1/dispatches/"+w.dispatchID+"/assign", map[string]any{"expertId": w.expertID, "expertName": "赵医生"}, http.StatusOK)
-	e := s.refused(&w.lead, http.MethodPost, "/v1/dispatches/"+other+"/assign", map[string]any{"expertId": w.expertID, "expertName": "赵医生"},
+	assigned := s.command(&w.lead, "/v1/dispatches/"+w.dispatchID+"/assign", map[string]any{"expertId": w.expertID, "expertName": "赵维莅"}, http.StatusOK)
+	e := s.refused(&w.lead, http.MethodPost, "/v1/dispatches/"+other+"/assign", map[string]any{"expertId": w.expertID},
 		http.StatusConflict, "schedule_overlap")
 	if field(e.Details, "clashingDispatchId") != w.dispatchID {
 		t.Errorf("schedule_overlap details: got %v, want clashingDispatchId %s", e.Details, w.dispatchID)
@@ -272,6 +274,8 @@ func dispatchOverlap(t *testing.T, s *server, w *world) {
 	if items := list(cal, "items"); len(items) != 1 || str(items[0], "dispatchId") != w.dispatchID {
 		t.Errorf("expert calendar: got %v, want only dispatch %s", items, w.dispatchID)
 	}
+	// The calendar is the home hospital's, the dispatching leads' and auditors': not a member's.
+	s.refused(&w.memberA, http.MethodGet, "/v1/experts/"+w.expertID+"/calendar", nil, http.StatusForbidden, "forbidden")
 	d := s.get(&w.memberB, after("/v1/dispatches/"+other, assigned.Position), nil)
 	if str(d, "status") != "requested" {
 		t.Errorf("the refused dispatch: got status %q, want requested", str(d, "status"))

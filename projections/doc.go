@@ -67,6 +67,8 @@
 //	<prefix>:<gen>:dispatch:<id>                  string: DispatchView
 //	<prefix>:<gen>:consult:<id>                   string: ConsultView
 //	<prefix>:<gen>:expert:<id>:calendar           hash: dispatchID -> CalendarEntry (live bookings)
+//	<prefix>:<gen>:practitioner:<id>              string: PractitionerView (directory entry)
+//	<prefix>:<gen>:hospital:<id>:practitioners    hash: practitionerID -> PractitionerView (home hospital)
 //	<prefix>:<gen>:protocol:<id>:v<n>:plans       set: planIDs following that protocol version
 //
 // Derived facts that depend on the reader's clock (a consult being overdue) or on other

@@ -66,6 +66,10 @@ func (k keyspace) allianceConsults(id string) string {
 func (k keyspace) dispatch(id string) string       { return k.root() + "dispatch:" + id }
 func (k keyspace) consult(id string) string        { return k.root() + "consult:" + id }
 func (k keyspace) expertCalendar(id string) string { return k.root() + "expert:" + id + ":calendar" }
+func (k keyspace) practitioner(id string) string   { return k.root() + "practitioner:" + id }
+func (k keyspace) hospitalPractitioners(h string) string {
+	return k.root() + "hospital:" + h + ":practitioners"
+}
 func (k keyspace) protocolVersionPlans(protocolID string, version int) string {
 	return k.root() + "protocol:" + protocolID + ":v" + strconv.Itoa(version) + ":plans"
 }

@@ -492,6 +492,44 @@ func (q *Queries) ExpertCalendar(ctx context.Context, expertID string, minPos ev
 	return out, err
 }
 
+// Practitioner returns one practitioner's directory entry.
+func (q *Queries) Practitioner(ctx context.Context, id string, minPos eventstore.Position) (PractitionerView, error) {
+	var p PractitionerView
+	err := q.read(ctx, minPos, func(pipe redis.Pipeliner, ks keyspace) func() error {
+		return getJSON(pipe, practitionerRef(ks, id), &p, "practitioner "+id)
+	})
+	return p, err
+}
+
+// HospitalPractitioners returns the practitioners registered under a hospital, active
+// first, then by name (empty for a hospital with none).
+func (q *Queries) HospitalPractitioners(ctx context.Context, hospitalID string, minPos eventstore.Position) ([]PractitionerView, error) {
+	var out []PractitionerView
+	err := q.read(ctx, minPos, func(pipe redis.Pipeliner, ks keyspace) func() error {
+		cmd := pipe.HGetAll(ctx, ks.hospitalPractitioners(hospitalID))
+		return func() error {
+			vals, err := hashValues(cmd)
+			if err != nil {
+				return err
+			}
+			if out, err = decodeAll[PractitionerView](vals, "practitioners"); err != nil {
+				return err
+			}
+			slices.SortFunc(out, func(a, b PractitionerView) int {
+				if a.Active != b.Active {
+					if a.Active {
+						return -1
+					}
+					return 1
+				}
+				return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.PractitionerID, b.PractitionerID))
+			})
+			return nil
+		}
+	})
+	return out, err
+}
+
 // PlansOnProtocolVersion returns the ids of the plans following one protocol version,
 // sorted (e.g. to flag them when the version is withdrawn).
 func (q *Queries) PlansOnProtocolVersion(ctx context.Context, protocolID string, version int, minPos eventstore.Position) ([]string, error) {

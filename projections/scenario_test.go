@@ -18,6 +18,7 @@ type scenario struct {
 	plan, plan2                 string
 	dispatch, dispatch2, expert string
 	consult, consult2           string
+	doctor, retired             string // practitioners of the lead hospital (the expert above is a legacy free-form id)
 	leadActor, m1Actor          domain.Actor
 	planPositions               []eventstore.Position
 	head                        eventstore.Position
@@ -26,7 +27,8 @@ type scenario struct {
 func newScenario() *scenario {
 	s := &scenario{t0: time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC),
 		lead: newID(), m1: newID(), m2: newID(), alliance: newID(), protocol: newID(), plan: newID(), plan2: newID(),
-		dispatch: newID(), dispatch2: newID(), expert: newID(), consult: newID(), consult2: newID()}
+		dispatch: newID(), dispatch2: newID(), expert: newID(), consult: newID(), consult2: newID(),
+		doctor: newID(), retired: newID()}
 	s.leadActor = domain.Actor{HospitalID: s.lead, DepartmentID: "haematology", UserID: "dr-wang", Role: "lead"}
 	s.m1Actor = domain.Actor{HospitalID: s.m1, DepartmentID: "haematology", UserID: "dr-li", Role: "member"}
 	return s
@@ -144,5 +146,13 @@ func (s *scenario) run(t testing.TB, store eventstore.Store) {
 	app(c2, s.leadActor, at(43), domain.ConsultAccepted{ConsultID: s.consult2, SpecialistID: "dr-wang", SpecialistName: "王主任", AcceptedAt: at(43)})
 	r = app(c2, s.leadActor, at(44), domain.ConsultOpinionGiven{ConsultID: s.consult2, Opinion: domain.Opinion{Text: "第四周期后复查"},
 		WithinDeadline: true, GivenAt: at(44)})
+	app(domain.PractitionerStream(s.doctor), s.leadActor, at(45), domain.PractitionerRegistered{PractitionerID: s.doctor, HomeHospitalID: s.lead,
+		HomeDepartmentID: "haematology", Name: "王振义", Title: "主治医师", Specialties: []string{"淋巴瘤"}, RegisteredAt: at(45)})
+	app(domain.PractitionerStream(s.doctor), s.leadActor, at(46), domain.PractitionerProfileUpdated{PractitionerID: s.doctor, HomeHospitalID: s.lead,
+		Name: "王振义", Title: "主任医师", Specialties: []string{"淋巴瘤", "白血病"}, UpdatedAt: at(46)})
+	app(domain.PractitionerStream(s.retired), s.leadActor, at(45), domain.PractitionerRegistered{PractitionerID: s.retired, HomeHospitalID: s.lead,
+		HomeDepartmentID: "haematology", Name: "陈竺", Title: "主任医师", Specialties: []string{"血液病"}, RegisteredAt: at(45)})
+	r = app(domain.PractitionerStream(s.retired), s.leadActor, at(47), domain.PractitionerDeactivated{PractitionerID: s.retired, HomeHospitalID: s.lead,
+		Reason: "退休", DeactivatedAt: at(47)})
 	s.head = r.Position
 }

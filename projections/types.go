@@ -261,14 +261,35 @@ type DispatchView struct {
 	Position             eventstore.Position `json:"position"`
 }
 
-// CalendarEntry is one live booking of an expert's time.
+// CalendarEntry is one live booking of an expert's time. LeadHospitalID and
+// LeadDepartmentID name the lead that dispatches the expert (empty in entries projected
+// before they were recorded; a rebuild fills them).
 type CalendarEntry struct {
-	DispatchID     string              `json:"dispatchId"`
-	Window         domain.Window       `json:"window"`
-	AllianceID     string              `json:"allianceId,omitempty"`
-	HospitalID     string              `json:"hospitalId,omitempty"`
-	Kind           string              `json:"kind,omitempty"`
-	DispatchStatus string              `json:"dispatchStatus,omitempty"`
+	DispatchID       string              `json:"dispatchId"`
+	Window           domain.Window       `json:"window"`
+	AllianceID       string              `json:"allianceId,omitempty"`
+	HospitalID       string              `json:"hospitalId,omitempty"`
+	LeadHospitalID   string              `json:"leadHospitalId,omitempty"`
+	LeadDepartmentID string              `json:"leadDepartmentId,omitempty"`
+	Kind             string              `json:"kind,omitempty"`
+	DispatchStatus   string              `json:"dispatchStatus,omitempty"`
+	Position         eventstore.Position `json:"position"`
+}
+
+// PractitionerView is a practitioner's directory entry: home hospital and department,
+// name, professional title and specialties, and whether the practitioner may be booked.
+type PractitionerView struct {
+	PractitionerID string              `json:"practitionerId"`
+	HospitalID     string              `json:"hospitalId"`
+	DepartmentID   string              `json:"departmentId"`
+	Name           string              `json:"name"`
+	Title          string              `json:"title"`
+	Specialties    []string            `json:"specialties"`
+	Active         bool                `json:"active"`
+	StatusReason   string              `json:"statusReason,omitempty"`
+	RegisteredAt   time.Time           `json:"registeredAt"`
+	UpdatedAt      time.Time           `json:"updatedAt"`
+	Version        uint64              `json:"version"`
 	Position       eventstore.Position `json:"position"`
 }
 

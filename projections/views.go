@@ -105,6 +105,14 @@ func needs(ks keyspace, e event) []docRef {
 		return []docRef{dispatchRef(ks, ev.DispatchID), calendarRef(ks, ev.ExpertID, ev.DispatchID)}
 	case domain.ExpertBookingReleased:
 		return []docRef{calendarRef(ks, ev.ExpertID, ev.DispatchID)}
+	case domain.PractitionerRegistered:
+		return []docRef{practitionerRef(ks, ev.PractitionerID)}
+	case domain.PractitionerProfileUpdated:
+		return []docRef{practitionerRef(ks, ev.PractitionerID)}
+	case domain.PractitionerDeactivated:
+		return []docRef{practitionerRef(ks, ev.PractitionerID)}
+	case domain.PractitionerReactivated:
+		return []docRef{practitionerRef(ks, ev.PractitionerID)}
 	case domain.ConsultRequested:
 		return []docRef{consultRef(ks, ev.ConsultID)}
 	case domain.ConsultAccepted:
@@ -146,6 +154,8 @@ func applyEvent(b *batch, e event) error {
 		return applyDispatch(b, e)
 	case domain.ExpertBooked, domain.ExpertBookingReleased:
 		return applyExpert(b, e)
+	case domain.PractitionerRegistered, domain.PractitionerProfileUpdated, domain.PractitionerDeactivated, domain.PractitionerReactivated:
+		return applyPractitioner(b, e)
 	case domain.ConsultRequested, domain.ConsultAccepted, domain.ConsultDeclined, domain.ConsultOpinionGiven,
 		domain.ConsultOpinionAmended, domain.ConsultClosed, domain.ConsultCancelled:
 		return applyConsult(b, e)

@@ -114,6 +114,7 @@ func applyExpert(b *batch, e event) error {
 		}
 		if d != nil {
 			c.AllianceID, c.HospitalID, c.Kind, c.DispatchStatus = d.AllianceID, d.RequestingHospitalID, d.Kind, d.Status
+			c.LeadHospitalID, c.LeadDepartmentID = d.LeadHospitalID, d.LeadDepartmentID
 		}
 		return putDoc(b, calendarRef(b.ks, ev.ExpertID, ev.DispatchID), c)
 	case domain.ExpertBookingReleased:

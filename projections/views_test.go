@@ -149,8 +149,26 @@ func checkScenarioViews(t *testing.T, q *projections.Queries, s *scenario) {
 		}
 	}
 	cal, err := q.ExpertCalendar(ctx, s.expert, minPos)
-	if err != nil || len(cal) != 1 || cal[0].DispatchID != s.dispatch || cal[0].DispatchStatus != domain.DispatchStatusInProgress || cal[0].HospitalID != s.m1 {
-		t.Errorf("calendar = %+v, %v; want the live booking only", cal, err)
+	if err != nil || len(cal) != 1 || cal[0].DispatchID != s.dispatch || cal[0].DispatchStatus != domain.DispatchStatusInProgress || cal[0].HospitalID != s.m1 ||
+		cal[0].LeadHospitalID != s.lead || cal[0].LeadDepartmentID != "haematology" {
+		t.Errorf("calendar = %+v, %v; want the live booking only, with its lead", cal, err)
+	}
+
+	// The directory: the scenario's expert is a legacy free-form id (no entry), the two
+	// practitioners are registered under the lead hospital, one since retired.
+	if _, err := q.Practitioner(ctx, s.expert, minPos); domain.ErrorCode(err) != domain.CodeNotFound {
+		t.Errorf("legacy expert's entry: err = %v, want not_found", err)
+	}
+	prac, err := q.Practitioner(ctx, s.doctor, minPos)
+	if err != nil || prac.HospitalID != s.lead || prac.DepartmentID != "haematology" || prac.Title != "主任医师" || len(prac.Specialties) != 2 || !prac.Active || prac.Version != 1 {
+		t.Errorf("practitioner = %+v, %v; want the updated profile, active, version 1", prac, err)
+	}
+	staff, err := q.HospitalPractitioners(ctx, s.lead, minPos)
+	if err != nil || len(staff) != 2 || staff[0].PractitionerID != s.doctor || staff[1].Active || staff[1].StatusReason != "退休" {
+		t.Errorf("lead's practitioners = %+v, %v; want the active one first, then the retired one", staff, err)
+	}
+	if staff, err := q.HospitalPractitioners(ctx, s.m1, minPos); err != nil || len(staff) != 0 {
+		t.Errorf("m1's practitioners = %+v, %v; want none", staff, err)
 	}
 
 	open, err := q.AllianceConsults(ctx, s.alliance, "open", s.t0.Add(50*time.Hour), minPos)
@@ -193,7 +211,7 @@ func TestEveryEventProjected(t *testing.T) {
 		projected[typ] = true
 	}
 	shown := []string{domain.HospitalAggregate, domain.AllianceAggregate, domain.ProtocolAggregate, domain.AdoptionAggregate,
-		domain.PlanAggregate, domain.DispatchAggregate, domain.ExpertAggregate, domain.ConsultAggregate}
+		domain.PlanAggregate, domain.DispatchAggregate, domain.ExpertAggregate, domain.ConsultAggregate, domain.PractitionerAggregate}
 	catalogue := domain.EventCatalogue()
 	for _, agg := range shown {
 		if len(catalogue[agg]) == 0 {

@@ -77,6 +77,14 @@ func (e *env) dispatch(start time.Time) string {
 		AllianceID: e.alliance, Kind: "clinic", Specialty: "cardiology", Window: domain.Window{Start: start, End: start.Add(4 * time.Hour)}})).ID
 }
 
+// expert registers a practitioner of the lead hospital's cardiology department, whom
+// the alliance's lead may book, and returns the id.
+func (e *env) expert() string {
+	e.t.Helper()
+	return mustOK(e.t)(e.app.RegisterPractitioner(context.Background(), app.Call{Actor: e.lead}, app.RegisterPractitionerInput{
+		HospitalID: e.lead.HospitalID, DepartmentID: "cardio", Name: "王主任", Title: "主任医师", Specialties: []string{"心血管介入"}})).ID
+}
+
 func (e *env) schedule(expertID string) domain.ExpertSchedule {
 	e.t.Helper()
 	l, err := eventstore.Load[domain.ExpertSchedule](context.Background(), e.store, domain.ExpertStream(expertID))
@@ -89,7 +97,7 @@ func (e *env) schedule(expertID string) domain.ExpertSchedule {
 func TestAssignExpertAcrossAggregates(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
-	expert := ulid.Make().String()
+	expert := e.expert()
 	d1 := e.dispatch(t0.Add(24 * time.Hour))
 	d2 := e.dispatch(t0.Add(26 * time.Hour)) // overlaps d1's window
 	d3 := e.dispatch(t0.Add(72 * time.Hour))
@@ -139,7 +147,7 @@ func TestAssignExpertAcrossAggregates(t *testing.T) {
 func TestAssignExpertIdempotentRetry(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
-	expert := ulid.Make().String()
+	expert := e.expert()
 	d := e.dispatch(t0.Add(24 * time.Hour))
 	call := app.Call{Actor: e.lead, IdempotencyKey: "assign-1"}
 	first := mustOK(t)(e.app.AssignExpert(ctx, call, app.AssignExpertInput{DispatchID: d, ExpertID: expert, ExpertName: "王主任"}))
@@ -270,7 +278,7 @@ func TestAccessLog(t *testing.T) {
 func TestConcurrentIdenticalAssignments(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
-	expert := ulid.Make().String()
+	expert := e.expert()
 	for round := range 5 {
 		d := e.dispatch(t0.Add(time.Duration(24*(round+1)) * time.Hour))
 		var wg sync.WaitGroup
@@ -318,5 +326,37 @@ func TestAccessLogCoalescesIdenticalReads(t *testing.T) {
 	}
 	if l.Written() != 101 {
 		t.Fatalf("written %d, want 101 reads", l.Written())
+	}
+}
+
+// TestAssignAnotherHospitalsExpert: the lead of another hospital's alliance cannot book
+// this hospital's expert, nor an unregistered id; a refused booking never touches the
+// expert's schedule, so the home alliance's own booking is not blocked.
+func TestAssignAnotherHospitalsExpert(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	expert := e.expert()
+	admin := app.Call{Actor: domain.Actor{UserID: "admin", Role: "admin"}}
+	other := mustOK(t)(e.app.RegisterHospital(ctx, admin, app.RegisterHospitalInput{Name: "市第二医院", RegionCode: "330103", Level: "tertiary",
+		Departments: []domain.Department{{ID: "cardio", Name: "心内科"}}}))
+	otherLead := domain.Actor{HospitalID: other.ID, DepartmentID: "cardio", UserID: "dr-zhao", Role: "lead"}
+	allianceB := mustOK(t)(e.app.FoundAlliance(ctx, app.Call{Actor: otherLead}, app.FoundAllianceInput{Name: "市二院医联体", Specialty: "cardiology", Kind: "city"})).ID
+	mustOK(t)(e.app.AdmitMember(ctx, app.Call{Actor: otherLead}, app.AdmitMemberInput{AllianceID: allianceB, HospitalID: e.member.HospitalID, Tier: "community"}))
+	dB := mustOK(t)(e.app.RequestDispatch(ctx, app.Call{Actor: e.member}, app.RequestDispatchInput{AllianceID: allianceB, Kind: "clinic",
+		Specialty: "cardiology", Window: domain.Window{Start: t0.Add(24 * time.Hour), End: t0.Add(28 * time.Hour)}})).ID
+
+	for _, id := range []string{expert, ulid.Make().String()} {
+		_, err := e.app.AssignExpert(ctx, app.Call{Actor: otherLead}, app.AssignExpertInput{DispatchID: dB, ExpertID: id})
+		if domain.ErrorCode(err) != domain.CodeForbidden {
+			t.Fatalf("alliance B's lead assigns expert %s: got %v, want forbidden", id, err)
+		}
+	}
+	if b := e.schedule(expert).Bookings(); len(b) != 0 {
+		t.Fatalf("a refused booking touched the schedule: %v", b)
+	}
+	dA := e.dispatch(t0.Add(24 * time.Hour))
+	mustOK(t)(e.app.AssignExpert(ctx, app.Call{Actor: e.lead}, app.AssignExpertInput{DispatchID: dA, ExpertID: expert}))
+	if d := e.schedule(expert).Bookings(); len(d) != 1 || d[0].DispatchID != dA {
+		t.Fatalf("home alliance's booking: got %v, want only %s", d, dA)
 	}
 }

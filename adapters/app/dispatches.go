@@ -39,11 +39,13 @@ func (a *App) RequestDispatch(ctx context.Context, call Call, in RequestDispatch
 	})
 }
 
-// AssignExpertInput names the expert for a dispatch (assign or reassign).
+// AssignExpertInput names the expert for a dispatch (assign or reassign): a
+// practitioner of the lead hospital's directory. ExpertName is optional; when given it
+// must be the directory's name, which is what the dispatch records.
 type AssignExpertInput struct {
 	DispatchID string `json:"-"`
 	ExpertID   string `json:"expertId"`
-	ExpertName string `json:"expertName"`
+	ExpertName string `json:"expertName,omitempty"`
 	Reason     string `json:"reason,omitempty"` // reassignment only
 }
 
@@ -66,11 +68,19 @@ func (a *App) assign(ctx context.Context, call Call, in AssignExpertInput, reass
 	if err := firstErr(validID("dispatchId", in.DispatchID), validID("expertId", in.ExpertID)); err != nil {
 		return Outcome{}, err
 	}
+	// The expert's directory entry is the fact the booking rule needs (zero when the id
+	// is not registered: the domain refuses it like another hospital's expert).
+	expert, err := load[domain.Practitioner](ctx, a, domain.PractitionerStream(in.ExpertID))
+	if err != nil {
+		return Outcome{}, err
+	}
 	at := a.Now()
 	stream := domain.DispatchStream(in.DispatchID)
-	var cmd domain.DispatchCommand = domain.AssignExpert{DispatchID: in.DispatchID, ExpertID: in.ExpertID, ExpertName: in.ExpertName, By: call.Actor, At: at}
+	var cmd domain.DispatchCommand = domain.AssignExpert{DispatchID: in.DispatchID, ExpertID: in.ExpertID, ExpertName: in.ExpertName,
+		Expert: expert, By: call.Actor, At: at}
 	if reassign {
-		cmd = domain.ReassignExpert{DispatchID: in.DispatchID, ExpertID: in.ExpertID, ExpertName: in.ExpertName, Reason: in.Reason, By: call.Actor, At: at}
+		cmd = domain.ReassignExpert{DispatchID: in.DispatchID, ExpertID: in.ExpertID, ExpertName: in.ExpertName,
+			Expert: expert, Reason: in.Reason, By: call.Actor, At: at}
 	}
 	// The schedule's own decide is idempotent (the same dispatch and window books
 	// nothing new), so the booking carries no idempotency key of its own.

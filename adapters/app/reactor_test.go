@@ -100,7 +100,7 @@ func TestReactorFlagsPlansOnWithdrawnVersion(t *testing.T) {
 func TestReactorReleasesBookingOfCancelledDispatch(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
-	expert := "01JEXPERT0000000000000000Z"
+	expert := e.expert()
 	d := e.dispatch(t0.Add(24 * time.Hour))
 	mustOK(t)(e.app.AssignExpert(ctx, app.Call{Actor: e.lead}, app.AssignExpertInput{DispatchID: d, ExpertID: expert, ExpertName: "王主任"}))
 	// Simulate a crash between the cancel and its release: cancel through the domain

@@ -18,10 +18,10 @@ import (
 // Roles a token may carry. A token may carry several (a lead department's user is
 // usually lead and member of other alliances).
 const (
-	RoleLead    = "lead"    // acts for the lead department of alliances
-	RoleMember  = "member"  // acts for a member hospital
-	RoleAuditor = "auditor" // reads everything, changes nothing
-	RoleAdmin   = "admin"   // registers hospitals
+	RoleLead    = "lead"           // acts for the lead department of alliances
+	RoleMember  = "member"         // acts for a member hospital
+	RoleAuditor = "auditor"        // reads everything, changes nothing
+	RoleAdmin   = domain.RoleAdmin // registers hospitals, and practitioners for any hospital
 )
 
 var knownRoles = []string{RoleLead, RoleMember, RoleAuditor, RoleAdmin}

@@ -64,8 +64,13 @@ func TestEveryRoute(t *testing.T) {
 	window := `{"start":"2026-11-23T09:00:00Z","end":"2026-11-23T17:00:00Z"}`
 	disp := ok(w.m1Tok, "/v1/dispatches", fmt.Sprintf(`{"allianceId":%q,"kind":"clinic","specialty":"haematology","window":%s}`, w.alliance, window))["id"].(string)
 	d := "/v1/dispatches/" + disp
-	ok(w.leadTok, d+"/assign", `{"expertId":"01J0000000000000000000EXP1","expertName":"王主任"}`)
-	ok(w.leadTok, d+"/reassign", `{"expertId":"01J0000000000000000000EXP2","expertName":"李主任","reason":"王主任 on call"}`)
+	exp1 := ok(w.leadTok, "/v1/practitioners", fmt.Sprintf(`{"hospitalId":%q,"departmentId":"haem","name":"王主任","title":"主任医师","specialties":["淋巴瘤"]}`, w.lead))["id"].(string)
+	exp2 := ok(w.admin, "/v1/practitioners", fmt.Sprintf(`{"hospitalId":%q,"departmentId":"haem","name":"李主任","title":"副主任医师","specialties":["白血病"]}`, w.lead))["id"].(string)
+	ok(w.leadTok, "/v1/practitioners/"+exp2+"/profile", `{"name":"李主任","title":"主任医师","specialties":["白血病","淋巴瘤"]}`)
+	ok(w.leadTok, d+"/assign", `{"expertId":"`+exp1+`","expertName":"王主任"}`)
+	ok(w.leadTok, d+"/reassign", `{"expertId":"`+exp2+`","reason":"王主任 on call"}`)
+	ok(w.leadTok, "/v1/practitioners/"+exp1+"/deactivate", `{"reason":"retired"}`)
+	ok(w.leadTok, "/v1/practitioners/"+exp1+"/reactivate", `{"reason":"re-employed part time"}`)
 	f.clock.Advance(90 * time.Minute)
 	ok(w.m1Tok, d+"/check-in", ``)
 	ok(w.leadTok, d+"/report", `{"patientsSeen":31,"proceduresGuided":2,"teachingSessions":1,"summary":"lymphoma clinic"}`)
@@ -95,7 +100,8 @@ func TestEveryRoute(t *testing.T) {
 		{w.m1Tok, al + at}, {w.m1Tok, al + "/members" + at}, {w.m1Tok, al + "/protocols" + at},
 		{w.leadTok, al + "/adoption-matrix" + at}, {w.leadTok, al + "/consults?status=all&minPosition=" + last},
 		{w.leadTok, pl + at}, {w.m1Tok, d + at}, {w.m1Tok, c1 + at},
-		{w.leadTok, "/v1/experts/01J0000000000000000000EXP2/calendar" + at}, {w.leadTok, pr + "/versions/2/plans" + at},
+		{w.leadTok, "/v1/experts/" + exp2 + "/calendar" + at}, {w.m2Tok, "/v1/practitioners/" + exp2 + at},
+		{w.m2Tok, "/v1/hospitals/" + w.lead + "/practitioners" + at}, {w.leadTok, pr + "/versions/2/plans" + at},
 		{w.auditor, "/v1/audit/events?from=0&limit=10"}, {w.auditor, "/v1/audit/streams/plan-" + plan},
 		{w.auditor, "/v1/audit/plans/" + plan}, {w.auditor, "/v1/audit/verify"}, {w.auditor, "/v1/audit/access?date=2026-11-23"},
 	}

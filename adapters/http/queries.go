@@ -29,6 +29,8 @@ type Queries interface {
 	Consult(ctx context.Context, id string, minPos eventstore.Position) (projections.ConsultView, error)
 	Dispatch(ctx context.Context, id string, minPos eventstore.Position) (projections.DispatchView, error)
 	ExpertCalendar(ctx context.Context, expertID string, minPos eventstore.Position) ([]projections.CalendarEntry, error)
+	Practitioner(ctx context.Context, id string, minPos eventstore.Position) (projections.PractitionerView, error)
+	HospitalPractitioners(ctx context.Context, hospitalID string, minPos eventstore.Position) ([]projections.PractitionerView, error)
 	PlansOnProtocolVersion(ctx context.Context, protocolID string, version int, minPos eventstore.Position) ([]string, error)
 	WatchPlan(ctx context.Context, planID string) (<-chan eventstore.Position, func(), error)
 }
@@ -42,6 +44,8 @@ func (s *Server) queryRoutes() []route {
 	return []route{
 		{method: http.MethodGet, path: "/v1/hospitals", op: "listHospitals", resp: listOf[projections.HospitalView](), summary: "The hospital directory.", kind: respJSON, query: q, h: s.getHospitals},
 		{method: http.MethodGet, path: "/v1/hospitals/:id", op: "getHospital", resp: projections.HospitalView{}, summary: "One hospital's directory entry.", kind: respJSON, query: q, h: s.getHospital},
+		{method: http.MethodGet, path: "/v1/hospitals/:id/practitioners", op: "hospitalPractitioners", resp: listOf[projections.PractitionerView](), summary: "The practitioners registered under a hospital, active first (the directory: any authenticated caller).", kind: respJSON, query: q, h: s.hospitalPractitioners},
+		{method: http.MethodGet, path: "/v1/practitioners/:id", op: "getPractitioner", resp: projections.PractitionerView{}, summary: "One practitioner's directory entry (any authenticated caller).", kind: respJSON, query: q, h: s.getPractitioner},
 		{method: http.MethodGet, path: "/v1/hospitals/:id/plans", op: "hospitalPlans", resp: listOf[projections.PlanSummary](), summary: "The plans a hospital leads or is responsible for (the hospital itself, or an auditor).", kind: respJSON, query: q, h: s.hospitalPlans},
 		{method: http.MethodGet, path: "/v1/hospitals/:id/dispatches", op: "hospitalDispatches", resp: listOf[projections.DispatchView](), summary: "The dispatches a hospital requested or serves as lead (the hospital itself, or an auditor).", kind: respJSON, query: q, h: s.hospitalDispatches},
 		{method: http.MethodGet, path: "/v1/hospitals/:id/consults", op: "hospitalConsults", resp: listOf[projections.ConsultSummary](), summary: "The consults a hospital requested or receives as lead (the hospital itself, or an auditor).", kind: respJSON, query: q, h: s.hospitalConsults},
@@ -55,7 +59,7 @@ func (s *Server) queryRoutes() []route {
 		{method: http.MethodGet, path: "/v1/plans/:id/stream", op: "streamPlan", summary: "Server-Sent Events: every change of the plan's view; resumes after Last-Event-ID.", kind: respStream, h: s.streamPlan},
 		{method: http.MethodGet, path: "/v1/dispatches/:id", op: "getDispatch", resp: projections.DispatchView{}, summary: "One expert dispatch (the requesting or lead hospital, or an auditor).", kind: respJSON, query: q, h: s.getDispatch},
 		{method: http.MethodGet, path: "/v1/consults/:id", op: "getConsult", resp: projections.ConsultView{}, summary: "One remote consult (the requesting or lead hospital, or an auditor).", kind: respJSON, query: q, h: s.getConsult},
-		{method: http.MethodGet, path: "/v1/experts/:id/calendar", op: "expertCalendar", resp: listOf[projections.CalendarEntry](), summary: "An expert's live bookings (lead departments and auditors).", roles: []string{RoleLead, RoleAuditor, RoleAdmin}, kind: respJSON, query: q, h: s.expertCalendar},
+		{method: http.MethodGet, path: "/v1/experts/:id/calendar", op: "expertCalendar", resp: listOf[projections.CalendarEntry](), summary: "An expert's live bookings (the expert's home hospital, the lead departments that dispatch the expert, and auditors).", kind: respJSON, query: q, h: s.expertCalendar},
 		{method: http.MethodGet, path: "/v1/protocols/:id/versions/:v/plans", op: "plansOnProtocolVersion", resp: listOf[string](), summary: "The ids of the plans following one protocol version (lead departments and auditors).", roles: []string{RoleLead, RoleAuditor}, kind: respJSON, query: q, h: s.plansOnVersion},
 	}
 }
@@ -345,8 +349,71 @@ func (s *Server) getConsult(c echo.Context, p *Claims) error {
 	return c.JSON(http.StatusOK, v)
 }
 
-func (s *Server) expertCalendar(c echo.Context, _ *Claims) error {
-	v, _, err := byID(s, c, "expertId", Queries.ExpertCalendar)
+func (s *Server) expertCalendar(c echo.Context, p *Claims) error {
+	v, id, err := byID(s, c, "expertId", Queries.ExpertCalendar)
+	if err != nil {
+		return err
+	}
+	v, err = s.calendarFor(c, p, id, v)
+	if err != nil {
+		s.recordAccess(p, "expert-calendar", id, domain.AccessDenied)
+		return err
+	}
+	s.recordAccess(p, "expert-calendar", id, domain.AccessAllowed)
+	return list(c, v)
+}
+
+// calendarFor returns the part of an expert's calendar p may read: all of it for
+// auditors and for the expert's home hospital; for a lead department that dispatches
+// the expert, the entries it leads (with registered experts only the home hospital's
+// leads book, so this matters for legacy experts: free-form ids from before the
+// directory, which have no home); nobody else reads anything. The refusal names
+// nothing of the expert or of another hospital.
+func (s *Server) calendarFor(c echo.Context, p *Claims, expertID string, entries []projections.CalendarEntry) ([]projections.CalendarEntry, error) {
+	if readAll(p) {
+		return entries, nil
+	}
+	ctx := c.Request().Context()
+	home, err := s.deps.Queries.Practitioner(ctx, expertID, 0)
+	switch {
+	case err == nil && home.HospitalID == p.HospitalID:
+		return entries, nil
+	case err != nil && domain.ErrorCode(err) != domain.CodeNotFound:
+		return nil, err
+	}
+	var own []projections.CalendarEntry
+	if p.Has(RoleLead) {
+		for _, e := range entries {
+			if e.LeadHospitalID == "" {
+				// Projected before entries recorded their lead: the dispatch knows it.
+				d, err := s.deps.Queries.Dispatch(ctx, e.DispatchID, 0)
+				if err != nil && domain.ErrorCode(err) != domain.CodeNotFound {
+					return nil, err
+				}
+				e.LeadHospitalID, e.LeadDepartmentID = d.LeadHospitalID, d.LeadDepartmentID
+			}
+			if e.LeadHospitalID == p.HospitalID && e.LeadDepartmentID == p.DepartmentID {
+				own = append(own, e)
+			}
+		}
+	}
+	if len(own) == 0 {
+		return nil, domain.Errorf(domain.CodeForbidden, "only the expert's home hospital, the lead departments that dispatch the expert, and auditors read an expert's calendar")
+	}
+	return own, nil
+}
+
+func (s *Server) getPractitioner(c echo.Context, _ *Claims) error {
+	v, _, err := byID(s, c, "practitionerId", Queries.Practitioner)
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("ETag", etag(v.Version))
+	return c.JSON(http.StatusOK, v)
+}
+
+func (s *Server) hospitalPractitioners(c echo.Context, _ *Claims) error {
+	v, _, err := byID(s, c, "hospitalId", Queries.HospitalPractitioners)
 	if err != nil {
 		return err
 	}

@@ -41,6 +41,16 @@ func (s *Server) table() []route {
 				return ownHospitalUnlessAdmin(c, in.HospitalID)
 			}, s.deps.App.AddDepartment)},
 
+		// Practitioner directory (experts, readers, mentors under a home hospital and department).
+		{method: http.MethodPost, path: "/v1/practitioners", op: "registerPractitioner", summary: "Register a practitioner under a home hospital and department (the home hospital's staff, or an admin); name, title and specialties only.",
+			roles: staffOrAdmn, body: app.RegisterPractitionerInput{}, h: command(s, staffOrAdmn, true, nil, s.deps.App.RegisterPractitioner)},
+		{method: http.MethodPost, path: "/v1/practitioners/:id/profile", op: "updatePractitioner", summary: "Replace a practitioner's name, title and specialties (the home hospital's staff, or an admin).",
+			roles: staffOrAdmn, body: app.UpdatePractitionerInput{}, h: command(s, staffOrAdmn, false, bindID(func(in *app.UpdatePractitionerInput, id string) { in.PractitionerID = id }), s.deps.App.UpdatePractitioner)},
+		{method: http.MethodPost, path: "/v1/practitioners/:id/deactivate", op: "deactivatePractitioner", summary: "Stop new bookings of a practitioner: retired, left, on leave (the home hospital's staff, or an admin).",
+			roles: staffOrAdmn, body: app.PractitionerStatusInput{}, h: command(s, staffOrAdmn, false, bindID(func(in *app.PractitionerStatusInput, id string) { in.PractitionerID = id }), s.deps.App.DeactivatePractitioner)},
+		{method: http.MethodPost, path: "/v1/practitioners/:id/reactivate", op: "reactivatePractitioner", summary: "Allow bookings of a deactivated practitioner again (the home hospital's staff, or an admin).",
+			roles: staffOrAdmn, body: app.PractitionerStatusInput{}, h: command(s, staffOrAdmn, false, bindID(func(in *app.PractitionerStatusInput, id string) { in.PractitionerID = id }), s.deps.App.ReactivatePractitioner)},
+
 		// Alliances and members.
 		{method: http.MethodPost, path: "/v1/alliances", op: "foundAlliance", summary: "Found an alliance led by the caller's department.",
 			roles: leadOnly, body: app.FoundAllianceInput{}, h: command(s, leadOnly, true, nil, s.deps.App.FoundAlliance)},
@@ -141,9 +151,9 @@ func (s *Server) table() []route {
 		// Expert dispatches.
 		{method: http.MethodPost, path: "/v1/dispatches", op: "requestDispatch", summary: "Request an expert visit from the alliance's lead (member hospital).",
 			roles: memberOnly, body: app.RequestDispatchInput{}, h: command(s, memberOnly, true, nil, s.deps.App.RequestDispatch)},
-		{method: http.MethodPost, path: "/v1/dispatches/:id/assign", op: "assignExpert", summary: "Assign an expert: books the expert's schedule, then the dispatch (lead department).",
+		{method: http.MethodPost, path: "/v1/dispatches/:id/assign", op: "assignExpert", summary: "Assign an expert, a practitioner of the lead hospital's directory: books the expert's schedule, then the dispatch (lead department).",
 			roles: leadOnly, body: app.AssignExpertInput{}, h: command(s, leadOnly, false, bindID(func(in *app.AssignExpertInput, id string) { in.DispatchID = id }), s.deps.App.AssignExpert)},
-		{method: http.MethodPost, path: "/v1/dispatches/:id/reassign", op: "reassignExpert", summary: "Replace the assigned expert before the visit (lead department).",
+		{method: http.MethodPost, path: "/v1/dispatches/:id/reassign", op: "reassignExpert", summary: "Replace the assigned expert, with another practitioner of the lead hospital's directory, before the visit (lead department).",
 			roles: leadOnly, body: app.AssignExpertInput{}, h: command(s, leadOnly, false, bindID(func(in *app.AssignExpertInput, id string) { in.DispatchID = id }), s.deps.App.ReassignExpert)},
 		{method: http.MethodPost, path: "/v1/dispatches/:id/check-in", op: "checkInExpert", summary: "Record the expert's arrival (lead department or requesting hospital).",
 			roles: leadMember, body: app.DispatchInput{}, h: command(s, leadMember, false, bindID(func(in *app.DispatchInput, id string) { in.DispatchID = id }), s.deps.App.CheckInExpert)},

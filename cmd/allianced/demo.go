@@ -272,8 +272,7 @@ func (d *demo) renjiAlliance(ctx context.Context) error {
 	return d.dispatch(ctx, dispatchPlan{key: "renji-workstation", allianceKey: "renji-city", memberKey: "jiading", memberDept: "cardiology",
 		lead: lead, kind: domain.DispatchWorkstation, specialty: "cardiology",
 		window: domain.Window{Start: start, End: start.Add(365 * 24 * time.Hour)},
-		notes:  "仁济医院名医工作站落户嘉定区中心医院: 名医带名科、名科带名院", expertID: expertRenjiWorkstation,
-		expertName: "仁济医院心内科名医工作站专家组", checkIn: true,
+		notes:  "仁济医院名医工作站落户嘉定区中心医院: 名医带名科、名科带名院", expert: expertRenjiWorkstation, checkIn: true,
 		report: &domain.VisitReport{PatientsSeen: 126, ProceduresGuided: 9, TeachingSessions: 4,
 			Summary: "工作站首月: 专家门诊 126 人次, 指导冠脉介入 9 例, 教学查房 4 次"}})
 }
@@ -317,8 +316,7 @@ func (d *demo) countyCommunity(ctx context.Context) error {
 	return d.dispatch(ctx, dispatchPlan{key: "hengkou-expert-group", allianceKey: "hengkou-county", memberKey: "meizipu", memberDept: "general-practice",
 		lead: lead, kind: domain.DispatchWorkstation, specialty: "general medicine",
 		window: domain.Window{Start: start, End: start.Add(300 * 24 * time.Hour)},
-		notes:  "医共体总院专家组驻点: 请专家下来培训, 派医生上去学习", expertID: expertHengkouGroup,
-		expertName: "恒口示范区中心医院专家组", checkIn: true,
+		notes:  "医共体总院专家组驻点: 请专家下来培训, 派医生上去学习", expert: expertHengkouGroup, checkIn: true,
 		report: &domain.VisitReport{PatientsSeen: 860, ProceduresGuided: 100, TeachingSessions: 24,
 			Summary: "专家组协助分院接诊患者 860 余人次, 帮助收治卫生院住院患者 100 余人, 上转患者 130 余人次"}})
 }
@@ -398,12 +396,12 @@ func (d *demo) ningboAlliance(ctx context.Context) error {
 	year := domain.Window{Start: start, End: start.Add(365 * 24 * time.Hour)}
 	if err := d.dispatch(ctx, dispatchPlan{key: "lihuili-shen", allianceKey: "lihuili-city", memberKey: "beilun3", memberDept: "gastroenterology",
 		lead: lead, kind: domain.DispatchWorkstation, specialty: "gastroenterology (endoscopy)", window: year,
-		notes: "消化内科专家工作室: 内镜诊治与消化道早癌", expertID: expertShenJianwei, expertName: "沈建伟 (消化内科主任医师)"}); err != nil {
+		notes: "消化内科专家工作室: 内镜诊治与消化道早癌", expert: expertShenJianwei}); err != nil {
 		return err
 	}
 	return d.dispatch(ctx, dispatchPlan{key: "lihuili-qiu", allianceKey: "lihuili-city", memberKey: "beilun3", memberDept: "gi-surgery",
 		lead: lead, kind: domain.DispatchWorkstation, specialty: "gastrointestinal surgery", window: year,
-		notes: "胃肠外科专家工作室", expertID: expertQiuFeng, expertName: "裘丰 (胃肠外科专家)"})
+		notes: "胃肠外科专家工作室", expert: expertQiuFeng})
 }
 
 // planStory is one patient's shared treatment plan in the demo and what happens to it.
@@ -529,14 +527,42 @@ type dispatchPlan struct {
 	lead                                    domain.Actor
 	kind, specialty, notes                  string
 	window                                  domain.Window
-	expertID, expertName                    string
+	expert                                  demoExpert
 	checkIn                                 bool
 	report                                  *domain.VisitReport
 }
 
-// dispatch requests a dispatch as the member, assigns the expert as the lead and, as
-// planned, checks the expert in and files the report.
+// demoExpert is a practitioner the demo registers in its home hospital's directory
+// before the lead books it: only the home hospital's alliances may book an expert.
+type demoExpert struct {
+	key, hospitalKey, department string
+	name, title                  string
+	specialties                  []string
+}
+
+// registerExpert registers e under its home hospital, as that hospital's medical
+// affairs office, and returns the practitioner's id (the same id on a second run).
+func (d *demo) registerExpert(ctx context.Context, e demoExpert) (string, error) {
+	office := d.actor(e.hospitalKey, "medical-affairs", e.hospitalKey+"-medical-affairs", "member")
+	out, err := d.run(ctx, office, "practitioner:"+e.key, func(ctx context.Context, c app.Call) (app.Outcome, error) {
+		return d.app.RegisterPractitioner(ctx, c, app.RegisterPractitionerInput{HospitalID: d.sum.id(e.hospitalKey),
+			DepartmentID: e.department, Name: e.name, Title: e.title, Specialties: e.specialties})
+	})
+	if err != nil {
+		return "", err
+	}
+	d.remember("practitioner:"+e.key, "expert", e.name+" ("+e.title+", "+namedHospital(e.hospitalKey).Name+")", out.ID)
+	return out.ID, nil
+}
+
+// dispatch requests a dispatch as the member, registers the expert in the lead
+// hospital's directory, assigns the expert as the lead and, as planned, checks the
+// expert in and files the report.
 func (d *demo) dispatch(ctx context.Context, p dispatchPlan) error {
+	expertID, err := d.registerExpert(ctx, p.expert)
+	if err != nil {
+		return err
+	}
 	member := d.actor(p.memberKey, p.memberDept, p.memberKey+"-office", "member")
 	out, err := d.run(ctx, member, "dispatch:"+p.key, func(ctx context.Context, c app.Call) (app.Outcome, error) {
 		return d.app.RequestDispatch(ctx, c, app.RequestDispatchInput{AllianceID: d.sum.id(p.allianceKey), Kind: p.kind,
@@ -546,13 +572,13 @@ func (d *demo) dispatch(ctx context.Context, p dispatchPlan) error {
 		return err
 	}
 	id := out.ID
-	d.remember("dispatch:"+p.key, "dispatch", p.expertName+" -> "+namedHospital(p.memberKey).Name, id)
+	d.remember("dispatch:"+p.key, "dispatch", p.expert.name+" -> "+namedHospital(p.memberKey).Name, id)
 	if _, err := d.run(ctx, p.lead, "dispatch:"+p.key+":assign", func(ctx context.Context, c app.Call) (app.Outcome, error) {
-		return d.app.AssignExpert(ctx, c, app.AssignExpertInput{DispatchID: id, ExpertID: p.expertID, ExpertName: p.expertName})
+		return d.app.AssignExpert(ctx, c, app.AssignExpertInput{DispatchID: id, ExpertID: expertID})
 	}); err != nil {
 		return err
 	}
-	d.remember("expert:"+p.key, "", p.expertName, p.expertID)
+	d.remember("expert:"+p.key, "", p.expert.name, expertID)
 	if !p.checkIn {
 		return nil
 	}
@@ -646,7 +672,8 @@ func (s demoSummary) Print(w io.Writer, base, dataDir string) {
 		"curl -sN -H \"Authorization: Bearer $MEMBER_HEMATOLOGY_DIRECTOR\" " + base + "/v1/plans/" + s.id("plan:dlbcl") + "/stream",
 		"curl -s -H \"Authorization: Bearer $MEMBER_MEIZIPU_GP\" " + base + "/v1/consults/" + s.id("consult:ecg"),
 		"curl -s -H \"Authorization: Bearer $LEAD_RENJI_ALLIANCE_OFFICE\" " + base + "/v1/plans/" + s.id("plan:punan"),
-		"curl -s -H \"Authorization: Bearer $LEAD_HENGKOU_COMMUNITY_OFFICE\" " + base + "/v1/experts/" + expertHengkouGroup + "/calendar",
+		"curl -s -H \"Authorization: Bearer $LEAD_HENGKOU_COMMUNITY_OFFICE\" " + base + "/v1/experts/" + s.id("practitioner:"+expertHengkouGroup.key) + "/calendar",
+		"curl -s -H \"Authorization: Bearer $LEAD_HENGKOU_COMMUNITY_OFFICE\" " + base + "/v1/hospitals/" + s.id("lihuili") + "/practitioners",
 		"curl -s -H \"Authorization: Bearer $AUDITOR_QC_AUDITOR\" " + base + "/v1/audit/streams/plan-" + s.id("plan:dlbcl"),
 		"curl -s -H \"Authorization: Bearer $AUDITOR_QC_AUDITOR\" " + base + "/v1/audit/verify",
 	}
@@ -817,12 +844,23 @@ func postPCISteps() []domain.ProtocolStep {
 	}
 }
 
-// Fixed expert ids of the demo (ULIDs): expert schedules are keyed by the expert.
+// The demo's experts, registered in their home hospitals' directories. The seeds name
+// 沈建伟 (消化内科主任医师) and 裘丰 (胃肠外科专家) of 李惠利医院; for the Renji
+// workstation and the Hengkou group they name only the team, so each team is one
+// directory entry under its lead department.
+var (
+	expertRenjiWorkstation = demoExpert{key: "renji-workstation", hospitalKey: "renji", department: "cardiology",
+		name: "仁济医院心内科名医工作站专家组", title: "主任医师 (专家组)", specialties: []string{"冠脉介入", "心脏康复"}}
+	expertHengkouGroup = demoExpert{key: "hengkou-expert-group", hospitalKey: "hengkou", department: "cardiology",
+		name: "恒口示范区中心医院专家组", title: "主任医师 (专家组)", specialties: []string{"心血管内科", "全科医学"}}
+	expertShenJianwei = demoExpert{key: "lihuili-shen", hospitalKey: "lihuili", department: "gastroenterology",
+		name: "沈建伟", title: "主任医师", specialties: []string{"消化内镜诊治", "消化道早癌"}}
+	expertQiuFeng = demoExpert{key: "lihuili-qiu", hospitalKey: "lihuili", department: "gi-surgery",
+		name: "裘丰", title: "胃肠外科专家", specialties: []string{"胃肠外科"}}
+)
+
+// Fixed ids of the demo (ULIDs).
 const (
-	expertRenjiWorkstation = "01JD0RENJ1CARD10W0RKSTAT10"
-	expertHengkouGroup     = "01JD0HENGK0VEXPERTGR0VP000"
-	expertShenJianwei      = "01JD0SHENJ1ANWE10000000000"
-	expertQiuFeng          = "01JD0Q1VFENG00000000000000"
-	demoPlatformID         = "01JD0PATF0RMADM1N000000000"
-	demoSpecialistHengkou  = "01JD0HENGK0VCARD10G1ST0000"
+	demoPlatformID        = "01JD0PATF0RMADM1N000000000"
+	demoSpecialistHengkou = "01JD0HENGK0VCARD10G1ST0000"
 )

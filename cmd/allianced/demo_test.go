@@ -165,12 +165,21 @@ func checkDemoViews(t *testing.T, store eventstore.Store, s demoSummary) {
 	if group.Totals.PatientsSeen != 860 {
 		t.Errorf("expert group dispatch view: %d patients seen, want 860", group.Totals.PatientsSeen)
 	}
-	cal, err := q.ExpertCalendar(ctx, expertRenjiWorkstation, s.Head)
+	cal, err := q.ExpertCalendar(ctx, s.id("practitioner:renji-workstation"), s.Head)
 	if err != nil {
 		t.Fatalf("名医工作站 calendar: %v", err)
 	}
 	if len(cal) != 1 || cal[0].DispatchID != s.id("dispatch:renji-workstation") {
 		t.Errorf("名医工作站 calendar: got %+v, want the Jiading workstation", cal)
+	}
+	staff, err := q.HospitalPractitioners(ctx, s.id("lihuili"), s.Head)
+	if err != nil || len(staff) != 2 {
+		t.Fatalf("李惠利医院's practitioners: %+v, %v; want 沈建伟 and 裘丰", staff, err)
+	}
+	for _, p := range staff {
+		if p.Name == "沈建伟" && (p.Title != "主任医师" || p.DepartmentID != "gastroenterology") {
+			t.Errorf("沈建伟's entry: %+v; want 主任医师 of gastroenterology", p)
+		}
 	}
 }
 
@@ -258,8 +267,10 @@ func checkDemoStreams(t *testing.T, store eventstore.Store, s demoSummary) {
 		t.Errorf("Hengkou expert group: got %d patients seen, status %s; want 860, in_progress", seen, group.Status)
 	}
 	ws := load[domain.Dispatch](t, store, domain.DispatchStream(s.id("dispatch:renji-workstation")))
-	if ws.Kind != domain.DispatchWorkstation || ws.ExpertID != expertRenjiWorkstation {
-		t.Errorf("Renji 名医工作站: got kind %s expert %s, want a workstation with %s", ws.Kind, ws.ExpertID, expertRenjiWorkstation)
+	expert := load[domain.Practitioner](t, store, domain.PractitionerStream(ws.ExpertID))
+	if ws.Kind != domain.DispatchWorkstation || ws.ExpertID != s.id("practitioner:renji-workstation") || expert.HomeHospitalID != s.id("renji") {
+		t.Errorf("Renji 名医工作站: got kind %s expert %s (home %s), want a workstation with Renji's registered expert %s",
+			ws.Kind, ws.ExpertID, expert.HomeHospitalID, s.id("practitioner:renji-workstation"))
 	}
 }
 
