@@ -32,7 +32,8 @@ type Config struct {
 	ReadyMaxLag   uint64        // /readyz fails when the views are more events than this behind
 	WaitTimeout   time.Duration // read-your-writes bound
 	ShutdownGrace time.Duration
-	LogFormat     string // text or json
+	LeaseTTL      time.Duration // how long a dead replica's projector lease blocks a standby
+	LogFormat     string        // text or json
 }
 
 // setting is one flag with its environment variable and default.
@@ -55,6 +56,7 @@ var settings = []setting{
 	{"ready-max-lag", "ALLIANCED_READY_MAX_LAG", "10000", "projection lag, in events, above which /readyz reports not ready"},
 	{"wait-timeout", "ALLIANCED_WAIT_TIMEOUT", "2s", "how long a query with minPosition waits for the views"},
 	{"shutdown-grace", "ALLIANCED_SHUTDOWN_GRACE", "15s", "how long in-flight requests may take after SIGTERM"},
+	{"lease-ttl", "ALLIANCED_LEASE_TTL", "10s", "projector lease: with several replicas on one Redis, a standby takes over this long after the writer died at most"},
 	{"log-format", "ALLIANCED_LOG_FORMAT", "text", "log format: text or json"},
 }
 
@@ -89,7 +91,7 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 	for _, d := range []struct {
 		name string
 		dst  *time.Duration
-	}{{"wait-timeout", &c.WaitTimeout}, {"shutdown-grace", &c.ShutdownGrace}} {
+	}{{"wait-timeout", &c.WaitTimeout}, {"shutdown-grace", &c.ShutdownGrace}, {"lease-ttl", &c.LeaseTTL}} {
 		if *d.dst, err = time.ParseDuration(*vals[d.name]); err != nil || *d.dst <= 0 {
 			return c, fs, fmt.Errorf("--%s %q: want a positive duration such as 5s", d.name, *vals[d.name])
 		}
