@@ -71,16 +71,24 @@ func TestReplicas(t *testing.T) {
 	w := replicaWorld(t, rs)
 	doubleBooking(t, rs, w)
 
-	// The load: every step of every plan recorded once, spread over the replicas; the
-	// lease holder is killed a third of the way through.
+	// The load: every step of every plan recorded once, spread over the replicas. When a
+	// third of it is acknowledged, with the second sixth queued or in flight, the lease
+	// holder is killed; the rest is sent while another replica takes over.
 	load := newStepLoad(w, rs)
-	killed := make(chan int, 1)
-	go func() {
+	dead, tookOver := -1, make(chan struct{})
+	load.run(t, len(load.jobs)/2, func() {
 		load.waitAcked(len(load.jobs) / 3)
-		killed <- killLeader(t, rdb, prefix, rs)
-	}()
-	load.run(t)
-	dead := <-killed
+		var killedAt time.Time
+		dead, killedAt = killLeader(t, rdb, prefix, rs)
+		go func() {
+			defer close(tookOver)
+			waitTakeover(t, rdb, prefix, rs, dead, killedAt)
+		}()
+	})
+	<-tookOver
+	if dead < 0 {
+		t.FailNow()
+	}
 	if load.acked.Load() != int64(len(load.jobs)) {
 		t.Fatalf("acknowledged %d of %d step commands", load.acked.Load(), len(load.jobs))
 	}
@@ -98,8 +106,10 @@ func TestReplicas(t *testing.T) {
 	t.Logf("step commands acknowledged per replica: %d, %d, %d (replica %d killed)",
 		load.perReplica[0].Load(), load.perReplica[1].Load(), load.perReplica[2].Load(), dead)
 
-	// After the takeover: read-your-writes and SSE across the two survivors.
+	// After the takeover: read-your-writes and SSE across the two survivors; then a
+	// withdrawal every surviving replica's reactor reacts to.
 	acrossReplicas(t, alive, w)
+	withdrawVersion(t, alive, w)
 
 	everyAcknowledgedStepLogged(t, alive[0], w, load)
 	viewsEqualCleanRebuild(t, rdb, kdb.URL(), redisAt, prefix, rebuilt, alive)
@@ -267,10 +277,10 @@ func (l *stepLoad) waitAcked(n int) {
 	}
 }
 
-// run sends every job; a job is done when a replica acknowledged it (200). Transport
+// run sends every job, calling hook before it hands out job at; a job is done when a replica acknowledged it (200). Transport
 // errors (a killed replica) and 5xx are retried on the next replica with the same
 // Idempotency-Key, as a client behind a load balancer would.
-func (l *stepLoad) run(t *testing.T) {
+func (l *stepLoad) run(t *testing.T, at int, hook func()) {
 	t.Helper()
 	next := make(chan int)
 	var wg sync.WaitGroup
@@ -287,6 +297,9 @@ func (l *stepLoad) run(t *testing.T) {
 		}()
 	}
 	for i := range l.jobs {
+		if i == at {
+			hook()
+		}
 		next <- i
 	}
 	close(next)
@@ -385,38 +398,49 @@ func leaseHolder(ctx context.Context, rdb *redis.Client, prefix string, rs []*se
 	return -1, val, nil
 }
 
-// killLeader kills the lease holder with SIGKILL and measures how long the lease takes
-// to pass to another replica. The bound: the dead writer renewed the lease at most a
-// third of the lease before dying, so it expires at most one lease after the kill; a
-// standby tries every tenth of the lease; one second more is for a loaded machine.
-func killLeader(t *testing.T, rdb *redis.Client, prefix string, rs []*server) int {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+// killLeader kills the replica holding the projector lease with SIGKILL; it returns
+// the replica's index (-1 when it failed) and the time of the kill.
+func killLeader(t *testing.T, rdb *redis.Client, prefix string, rs []*server) (int, time.Time) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	leader, val, err := leaseHolder(ctx, rdb, prefix, rs)
 	if err != nil || leader < 0 {
 		t.Errorf("find the projector lease holder: holder %d, value %q, err %v", leader, val, err)
-		return -1
+		return -1, time.Time{}
 	}
 	killedAt := time.Now()
 	if err := rs[leader].cmd.Process.Kill(); err != nil {
 		t.Errorf("SIGKILL replica %d: %v", leader, err)
-		return -1
+		return -1, time.Time{}
 	}
 	<-rs[leader].exited
+	return leader, killedAt
+}
+
+// waitTakeover measures how long the lease takes to pass from the killed replica to
+// another. The bound: the dead writer renewed the lease at most a third of the lease
+// before dying, so it expires at most one lease after the kill; a standby tries every
+// tenth of the lease; one second more is for a loaded machine.
+func waitTakeover(t *testing.T, rdb *redis.Client, prefix string, rs []*server, dead int, killedAt time.Time) {
+	if dead < 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
 	bound := replicaLease + replicaLease/10 + time.Second
 	for {
-		next, nextVal, err := leaseHolder(ctx, rdb, prefix, rs)
-		if err == nil && next >= 0 && next != leader {
+		next, val, err := leaseHolder(ctx, rdb, prefix, rs)
+		if err == nil && next >= 0 && next != dead {
 			took := time.Since(killedAt)
-			t.Logf("projector lease: replica %d killed, replica %d took over after %v (lease %v)", leader, next, took.Round(time.Millisecond), replicaLease)
+			t.Logf("projector lease: replica %d killed, replica %d took over after %v (lease %v)", dead, next, took.Round(time.Millisecond), replicaLease)
 			if took > bound {
 				t.Errorf("projector takeover took %v, want at most %v (lease %v)", took, bound, replicaLease)
 			}
-			return leader
+			return
 		}
 		if ctx.Err() != nil {
-			t.Errorf("no replica took the projector lease within 30s of killing replica %d (lease now %q, %v)", leader, nextVal, err)
-			return leader
+			t.Errorf("no replica took the projector lease within 30s of killing replica %d (lease now %q, %v)", dead, val, err)
+			return
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -442,11 +466,35 @@ func acrossReplicas(t *testing.T, alive []*server, w *replicaSetup) {
 	}
 }
 
+// withdrawVersion withdraws the protocol version the open plans are on, through one
+// replica, and waits until another shows every open plan flagged. Each replica runs a
+// reactor that flags the plans; everyAcknowledgedStepLogged checks each is flagged once.
+func withdrawVersion(t *testing.T, alive []*server, w *replicaSetup) {
+	t.Helper()
+	wd := alive[0].command(&w.lead, "/v1/protocols/"+w.protocolID+"/versions/1/withdraw",
+		map[string]any{"reason": "dosing table error"}, http.StatusOK)
+	for _, plan := range w.plans[4:] {
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			v := alive[1].get(&w.auditor, after("/v1/plans/"+plan, wd.Position), nil)
+			if v["flagged"] == true {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("plan %s not flagged 20s after its version was withdrawn; view %v", plan, v)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+}
+
 // everyAcknowledgedStepLogged reads the whole log through the audit API and checks that
-// every acknowledged step command is there exactly once, and nothing else was recorded.
+// every acknowledged step command is there exactly once, and nothing else was recorded;
+// and that the surviving replicas' reactors, all following the withdrawal, flagged
+// every open plan exactly once.
 func everyAcknowledgedStepLogged(t *testing.T, s *server, w *replicaSetup, l *stepLoad) {
 	t.Helper()
-	seen := map[string]int{}
+	seen, flags := map[string]int{}, map[string]int{}
 	from := uint64(0)
 	for {
 		var page struct {
@@ -458,12 +506,16 @@ func everyAcknowledgedStepLogged(t *testing.T, s *server, w *replicaSetup, l *st
 		}
 		s.get(&w.auditor, "/v1/audit/events?limit=1000&from="+strconv.FormatUint(from, 10), &page)
 		for _, e := range page.Events {
-			if e.Type != "PlanStepCompleted" {
+			if e.Type != "PlanStepCompleted" && e.Type != "PlanFlagged" {
 				continue
 			}
 			var d struct{ PlanID, StepID string }
 			if err := json.Unmarshal(e.Data, &d); err != nil {
-				t.Fatalf("PlanStepCompleted data %s: %v", e.Data, err)
+				t.Fatalf("%s data %s: %v", e.Type, e.Data, err)
+			}
+			if e.Type == "PlanFlagged" {
+				flags[d.PlanID]++
+				continue
 			}
 			seen[d.PlanID+"/"+d.StepID]++
 		}
@@ -482,6 +534,11 @@ func everyAcknowledgedStepLogged(t *testing.T, s *server, w *replicaSetup, l *st
 	for _, j := range l.jobs {
 		if n := seen[j.plan+"/"+j.step]; n != 1 {
 			t.Errorf("acknowledged step %s of plan %s is in the log %d times, want once", j.step, j.plan, n)
+		}
+	}
+	for _, plan := range w.plans[4:] {
+		if n := flags[plan]; n != 1 {
+			t.Errorf("open plan %s was flagged %d times after the withdrawal, want once", plan, n)
 		}
 	}
 }
