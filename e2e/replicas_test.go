@@ -75,6 +75,13 @@ func TestReplicas(t *testing.T) {
 	// third of it is acknowledged, with the second sixth queued or in flight, the lease
 	// holder is killed; the rest is sent while another replica takes over.
 	load := newStepLoad(w, rs)
+	sseCtx, sseCancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer sseCancel()
+	watched := w.plans[len(w.plans)-1]
+	var streams []<-chan sseEvent
+	for _, s := range rs {
+		streams = append(streams, s.subscribe(sseCtx, &w.memberA, "/v1/plans/"+watched+"/stream"))
+	}
 	dead, tookOver := -1, make(chan struct{})
 	load.run(t, len(load.jobs)/2, func() {
 		load.waitAcked(len(load.jobs) / 3)
@@ -105,6 +112,18 @@ func TestReplicas(t *testing.T) {
 	}
 	t.Logf("step commands acknowledged per replica: %d, %d, %d (replica %d killed)",
 		load.perReplica[0].Load(), load.perReplica[1].Load(), load.perReplica[2].Load(), dead)
+
+	// The plan streams opened before the kill on the survivors delivered the plan's
+	// changes made through every replica, before and after the takeover.
+	for i, events := range streams {
+		if i == dead {
+			continue
+		}
+		final := load.positions[watched]
+		waitSSE(t, events, fmt.Sprintf("on replica %d, opened before the kill, position %d (every step)", i, final), func(doc map[string]any) bool {
+			return uint64(num(doc, "position")) >= final
+		})
+	}
 
 	// After the takeover: read-your-writes and SSE across the two survivors; then a
 	// withdrawal every surviving replica's reactor reacts to.
