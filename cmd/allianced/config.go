@@ -33,7 +33,8 @@ type Config struct {
 	WaitTimeout   time.Duration // read-your-writes bound
 	BodyTimeout   time.Duration // how long a request body may take to arrive
 	ShutdownGrace time.Duration
-	LogFormat     string // text or json
+	LeaseTTL      time.Duration // how long a dead replica's projector lease blocks a standby
+	LogFormat     string        // text or json
 }
 
 // setting is one flag with its environment variable and default.
@@ -57,6 +58,7 @@ var settings = []setting{
 	{"wait-timeout", "ALLIANCED_WAIT_TIMEOUT", "2s", "how long a query with minPosition waits for the views"},
 	{"body-timeout", "ALLIANCED_BODY_TIMEOUT", "30s", "how long a request body may take to arrive (a slower one is 408 and its connection closed)"},
 	{"shutdown-grace", "ALLIANCED_SHUTDOWN_GRACE", "15s", "how long in-flight requests may take after SIGTERM"},
+	{"lease-ttl", "ALLIANCED_LEASE_TTL", "10s", "projector lease: with several replicas on one Redis, a standby takes over this long after the writer died at most"},
 	{"log-format", "ALLIANCED_LOG_FORMAT", "text", "log format: text or json"},
 }
 
@@ -91,7 +93,7 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 	for _, d := range []struct {
 		name string
 		dst  *time.Duration
-	}{{"wait-timeout", &c.WaitTimeout}, {"body-timeout", &c.BodyTimeout}, {"shutdown-grace", &c.ShutdownGrace}} {
+	}{{"wait-timeout", &c.WaitTimeout}, {"body-timeout", &c.BodyTimeout}, {"shutdown-grace", &c.ShutdownGrace}, {"lease-ttl", &c.LeaseTTL}} {
 		if *d.dst, err = time.ParseDuration(*vals[d.name]); err != nil || *d.dst <= 0 {
 			return c, fs, fmt.Errorf("--%s %q: want a positive duration such as 5s", d.name, *vals[d.name])
 		}

@@ -122,7 +122,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (_ *Main, err error
 	}
 	m.app = app.New(app.Config{Store: m.store, Pseudonymizer: pseudo})
 	m.projector = projections.NewProjector(m.store, m.rdb, projections.Options{
-		Prefix: cfg.RedisPrefix, Logger: log.With("component", "projector")})
+		Prefix: cfg.RedisPrefix, LeaseTTL: cfg.LeaseTTL, Logger: log.With("component", "projector")})
 	m.queries = projections.NewQueries(m.rdb, projections.QueryOptions{
 		Prefix: cfg.RedisPrefix, Timeout: cfg.WaitTimeout, Projector: m.projector, Logger: log.With("component", "queries")})
 	m.access = app.NewAccessLog(m.store, app.AccessLogOptions{Logger: log.With("component", "access-log")})

@@ -9,9 +9,12 @@
 //     concurrent clients, embedded store (every append durable): commands/s and p99.
 //   - soak: resident size (VmRSS) of the server sampled over a mixed load after warm-up:
 //     start, end and maximum RSS and the drift.
+//   - replicas (only when asked for): the plan-step commands with one and with three
+//     `allianced serve` processes on one KurrentDB (the protocol test server) and one
+//     Redis, alternating rounds, clients spread round robin: commands/s of both.
 //
-// Run it from the module: go run ./cmd/loadbench [-reads] [-commands] [-soak 5m]. With
-// none of the three flags it runs all three (the soak for 60 s).
+// Run it from the module: go run ./cmd/loadbench [-reads] [-commands] [-soak 5m]
+// [-replicas]. With none of these flags it runs the first three (the soak for 60 s).
 package main
 
 import (
@@ -37,6 +40,8 @@ import (
 // options are the command's flags.
 type options struct {
 	reads, commands bool
+	replicas        bool
+	replicaPlans    int
 	soak            time.Duration
 	bin             string
 	redisURL        string
@@ -59,6 +64,8 @@ func main() {
 	var serveBaseline, redisAddr string
 	flag.BoolVar(&o.reads, "reads", false, "run the plan-view read benchmark (needs a Redis)")
 	flag.BoolVar(&o.commands, "commands", false, "run the plan-step command benchmark (embedded store)")
+	flag.BoolVar(&o.replicas, "replicas", false, "run the plan-step command benchmark with 1 and with 3 replicas (KurrentDB protocol test server + Redis), -rounds alternating rounds")
+	flag.IntVar(&o.replicaPlans, "replica-plans", 500, "plans the replica benchmark records steps on")
 	flag.DurationVar(&o.soak, "soak", 60*time.Second, "run the memory soak for this long (0: skip)")
 	flag.StringVar(&o.bin, "bin", "", "allianced binary to drive (default: go build ./cmd/allianced)")
 	flag.StringVar(&o.redisURL, "redis", "redis://127.0.0.1:6379/0", "Redis for the read benchmark and the soak")
@@ -87,10 +94,10 @@ func main() {
 	}
 	set := map[string]bool{}
 	flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	if !set["reads"] && !set["commands"] && !set["soak"] {
+	if !set["reads"] && !set["commands"] && !set["soak"] && !set["replicas"] {
 		o.reads, o.commands = true, true
 	}
-	if !set["soak"] && (set["reads"] || set["commands"]) {
+	if !set["soak"] && (set["reads"] || set["commands"] || set["replicas"]) {
 		o.soak = 0
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -171,6 +178,11 @@ func run(ctx context.Context, o options) error {
 		}
 		if !ok {
 			failed = append(failed, "commands")
+		}
+	}
+	if o.replicas {
+		if err := benchReplicas(ctx, o, tmp, client); err != nil {
+			return fmt.Errorf("replicas: %w", err)
 		}
 	}
 	if o.soak > 0 {
