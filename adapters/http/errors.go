@@ -31,6 +31,7 @@ var statusByCode = map[domain.Code]int{
 	domain.CodeAlreadyExists:       http.StatusConflict,
 	domain.CodeForbiddenTransition: http.StatusConflict,
 	domain.CodeScheduleOverlap:     http.StatusConflict,
+	domain.CodeNoCapacity:          http.StatusConflict,
 	domain.CodeNotMember:           http.StatusUnprocessableEntity,
 	domain.CodeTimeout:             http.StatusGatewayTimeout,
 	domain.CodeUnavailable:         http.StatusServiceUnavailable,
