@@ -26,6 +26,9 @@ type Config struct {
 	Pseudonymizer *Pseudonymizer
 	// ConsultPolicy gives consult deadlines per urgency (default domain.DefaultDeadlinePolicy).
 	ConsultPolicy domain.DeadlinePolicy
+	// ReferralPolicy gives referral acceptance and admission targets per urgency
+	// (default domain.DefaultReferralPolicy).
+	ReferralPolicy domain.ReferralPolicy
 }
 
 // App runs the use cases. It is safe for concurrent use.
@@ -36,11 +39,17 @@ type App struct {
 	newID  func() string
 	pseudo *Pseudonymizer
 	policy domain.DeadlinePolicy
+	// referralPolicy sets each referral's deadlines at its request.
+	referralPolicy domain.ReferralPolicy
 }
 
 // New returns the use cases over cfg.Store.
 func New(cfg Config) *App {
 	a := &App{store: cfg.Store, cmds: eventstore.NewCommands(cfg.Store), now: cfg.Now, newID: cfg.NewID, pseudo: cfg.Pseudonymizer, policy: cfg.ConsultPolicy}
+	a.referralPolicy = cfg.ReferralPolicy
+	if a.referralPolicy == (domain.ReferralPolicy{}) {
+		a.referralPolicy = domain.DefaultReferralPolicy()
+	}
 	if a.policy == (domain.DeadlinePolicy{}) {
 		a.policy = domain.DefaultDeadlinePolicy()
 	}
