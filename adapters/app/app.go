@@ -91,8 +91,11 @@ type Outcome struct {
 	Replayed bool                `json:"-"`
 	// SubID names an entity the command created inside the aggregate (a plan
 	// deviation's id), empty otherwise.
-	SubID  string         `json:"subId,omitempty"`
-	Events []domain.Event `json:"-"`
+	SubID string `json:"subId,omitempty"`
+	// ReferralID names a referral the command opened besides its own aggregate (the
+	// return referral of a completion, the referral of an escalation), empty otherwise.
+	ReferralID string         `json:"referralId,omitempty"`
+	Events     []domain.Event `json:"-"`
 }
 
 func outcome(id string, r eventstore.Result) Outcome {

@@ -196,7 +196,7 @@ type EscalationReferralInput struct {
 
 // EscalatePlan sends the patient back to the lead (the responsible member); with
 // Referral it then opens the upward referral linked to the plan, and the outcome's
-// SubID names it.
+// ReferralID names it.
 func (a *App) EscalatePlan(ctx context.Context, call Call, in EscalateInput) (Outcome, error) {
 	at := a.Now()
 	if in.Referral == nil {

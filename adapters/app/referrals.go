@@ -304,7 +304,7 @@ type ReturnDownInput struct {
 
 // CompleteReferral ends the episode with its summary (receiving hospital); with
 // ReturnDown it then refers the patient back down to the sender, and the outcome's
-// SubID names the return referral.
+// ReferralID names the return referral.
 func (a *App) CompleteReferral(ctx context.Context, call Call, in CompleteReferralInput) (Outcome, error) {
 	out, err := a.referralCmd(ctx, call, in.ReferralID, func(at timeT) domain.ReferralCommand {
 		return domain.CompleteReferral{ReferralID: in.ReferralID, Summary: in.Summary, By: call.Actor, At: at}
@@ -331,7 +331,7 @@ func (a *App) CompleteReferral(ctx context.Context, call Call, in CompleteReferr
 	if err != nil {
 		return out, err
 	}
-	out.SubID = ret.ID
+	out.ReferralID = ret.ID
 	return out, nil
 }
 
@@ -469,7 +469,7 @@ func (a *App) checkReferral(cmd domain.RequestReferral) error {
 }
 
 // referEscalation opens the upward referral of a stored escalation and names it in the
-// escalation's outcome (SubID). A retried escalation (same idempotency key) returns
+// escalation's outcome (ReferralID). A retried escalation (same idempotency key) returns
 // the referral it opened the first time.
 func (a *App) referEscalation(ctx context.Context, call Call, out Outcome, cmd domain.RequestReferral) (Outcome, error) {
 	rc := Call{Actor: call.Actor, CorrelationID: call.CorrelationID, CausationID: call.CausationID}
@@ -480,6 +480,6 @@ func (a *App) referEscalation(ctx context.Context, call Call, out Outcome, cmd d
 	if err != nil {
 		return out, err
 	}
-	out.SubID = ref.ID
+	out.ReferralID = ref.ID
 	return out, nil
 }

@@ -176,7 +176,7 @@ func TestReferralJourney(t *testing.T) {
 	// Completed with one command that also refers the patient back down.
 	done := mustOK(t)(e.app.CompleteReferral(ctx, lead, app.CompleteReferralInput{ReferralID: r2, Summary: "PCI 术后平稳",
 		ReturnDown: &app.ReturnDownInput{Urgency: domain.UrgencyRoutine, Reason: "康复", ClinicalSummary: "术后第 5 天,双抗治疗"}}))
-	l, err := eventstore.Load[domain.Referral](ctx, e.store, domain.ReferralStream(done.SubID))
+	l, err := eventstore.Load[domain.Referral](ctx, e.store, domain.ReferralStream(done.ReferralID))
 	if err != nil || l.State.Direction != domain.ReferralDown || l.State.ToHospitalID != e.member.HospitalID || l.State.Links.ReturnOfID != r2 {
 		t.Fatalf("return referral: %+v, %v", l.State, err)
 	}
