@@ -41,7 +41,11 @@ func (w punanWorld) up() domain.RequestReferral {
 func TestDecideRequestReferral(t *testing.T) {
 	w := newPunanWorld()
 	with := func(f func(*domain.RequestReferral)) domain.RequestReferral { c := w.up(); f(&c); return c }
-	reqWith := func(f func(*domain.ReferralRequested)) []domain.Event { e := w.requested; f(&e); return []domain.Event{e} }
+	reqWith := func(f func(*domain.ReferralRequested)) []domain.Event {
+		e := w.requested
+		f(&e)
+		return []domain.Event{e}
+	}
 	down := func(c *domain.RequestReferral) {
 		c.Direction, c.By, c.ToHospitalID, c.ToDepartmentID, c.Urgency = domain.ReferralDown, w.lead, id(63), "rehabilitation", domain.UrgencyRoutine
 	}

@@ -27,7 +27,9 @@ func (k keyspace) referralDesk(h string) string {
 func (k keyspace) referralsReceived(h string) string {
 	return k.root() + "hospital:" + h + ":referrals-received"
 }
-func (k keyspace) referralsSent(h string) string { return k.root() + "hospital:" + h + ":referrals-sent" }
+func (k keyspace) referralsSent(h string) string {
+	return k.root() + "hospital:" + h + ":referrals-sent"
+}
 func (k keyspace) patientReferrals(ref string) string {
 	return k.root() + "patient:" + ref + ":referrals"
 }
