@@ -331,7 +331,7 @@ func (a *App) CompleteReferral(ctx context.Context, call Call, in CompleteReferr
 	if err != nil {
 		return out, err
 	}
-	out.ReferralID = ret.ID
+	out.ReferralID, out.Position = ret.ID, max(out.Position, ret.Position)
 	return out, nil
 }
 
@@ -480,6 +480,8 @@ func (a *App) referEscalation(ctx context.Context, call Call, out Outcome, cmd d
 	if err != nil {
 		return out, err
 	}
-	out.ReferralID = ref.ID
+	// The position is the referral's, the command's last event, so reading with it
+	// finds the referral too.
+	out.ReferralID, out.Position = ref.ID, max(out.Position, ref.Position)
 	return out, nil
 }

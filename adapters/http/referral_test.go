@@ -112,3 +112,33 @@ func TestReferralRefusals(t *testing.T) {
 		t.Fatalf("auditor history: %d %s", r.status, r.body)
 	}
 }
+
+// TestEscalationOpensReferral: escalating a plan with a referral opens an upward
+// referral linked to the plan; a referral that would be refused refuses the escalation
+// before anything is stored.
+func TestEscalationOpensReferral(t *testing.T) {
+	f := newFixture(t, withViews(t))
+	w := f.world()
+	_, plan := f.protocolAndPlan(w)
+	n := f.count()
+	if r := f.do(http.MethodPost, "/v1/plans/"+plan+"/escalate", w.m1Tok, `{"reason":"高热","urgent":true,"referral":{"clinicalSummary":""}}`); r.status != 400 {
+		t.Fatalf("escalation with an empty referral summary: %d %s", r.status, r.body)
+	}
+	if f.count() != n {
+		t.Fatal("a refused escalation stored events")
+	}
+	r := f.do(http.MethodPost, "/v1/plans/"+plan+"/escalate", w.m1Tok, `{"reason":"高热","urgent":true,"referral":{"clinicalSummary":"粒缺伴发热"}}`)
+	if r.status != 200 {
+		t.Fatalf("escalate: %d %s", r.status, r.body)
+	}
+	id, _ := r.json(t)["referralId"].(string)
+	if id == "" {
+		t.Fatalf("no referralId in %s", r.body)
+	}
+	g := f.do(http.MethodGet, "/v1/referrals/"+id+"?minPosition="+posOf(t, r), w.leadTok, "")
+	body := g.json(t)
+	links, _ := body["links"].(map[string]any)
+	if g.status != 200 || links["planId"] != plan || body["urgency"] != "emergency" || body["direction"] != "up" {
+		t.Fatalf("escalation referral: %d %s", g.status, g.body)
+	}
+}
