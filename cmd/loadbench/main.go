@@ -37,6 +37,7 @@ import (
 // options are the command's flags.
 type options struct {
 	reads, commands bool
+	referrals       bool
 	soak            time.Duration
 	bin             string
 	redisURL        string
@@ -59,6 +60,7 @@ func main() {
 	var serveBaseline, redisAddr string
 	flag.BoolVar(&o.reads, "reads", false, "run the plan-view read benchmark (needs a Redis)")
 	flag.BoolVar(&o.commands, "commands", false, "run the plan-step command benchmark (embedded store)")
+	flag.BoolVar(&o.referrals, "referrals", false, "run the referral benchmark: request -> accept -> admit over HTTP (embedded store)")
 	flag.DurationVar(&o.soak, "soak", 60*time.Second, "run the memory soak for this long (0: skip)")
 	flag.StringVar(&o.bin, "bin", "", "allianced binary to drive (default: go build ./cmd/allianced)")
 	flag.StringVar(&o.redisURL, "redis", "redis://127.0.0.1:6379/0", "Redis for the read benchmark and the soak")
@@ -87,10 +89,10 @@ func main() {
 	}
 	set := map[string]bool{}
 	flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	if !set["reads"] && !set["commands"] && !set["soak"] {
+	if !set["reads"] && !set["commands"] && !set["soak"] && !set["referrals"] {
 		o.reads, o.commands = true, true
 	}
-	if !set["soak"] && (set["reads"] || set["commands"]) {
+	if !set["soak"] && (set["reads"] || set["commands"] || set["referrals"]) {
 		o.soak = 0
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -171,6 +173,15 @@ func run(ctx context.Context, o options) error {
 		}
 		if !ok {
 			failed = append(failed, "commands")
+		}
+	}
+	if o.referrals {
+		ok, err := benchReferrals(ctx, o, tmp, client)
+		if err != nil {
+			return fmt.Errorf("referrals: %w", err)
+		}
+		if !ok {
+			failed = append(failed, "referrals")
 		}
 	}
 	if o.soak > 0 {
