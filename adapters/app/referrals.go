@@ -306,32 +306,52 @@ type ReturnDownInput struct {
 // ReturnDown it then refers the patient back down to the sender, and the outcome's
 // ReferralID names the return referral.
 func (a *App) CompleteReferral(ctx context.Context, call Call, in CompleteReferralInput) (Outcome, error) {
-	out, err := a.referralCmd(ctx, call, in.ReferralID, func(at timeT) domain.ReferralCommand {
+	complete := func(at timeT) domain.ReferralCommand {
 		return domain.CompleteReferral{ReferralID: in.ReferralID, Summary: in.Summary, By: call.Actor, At: at}
-	})
-	if err != nil || in.ReturnDown == nil {
-		return out, err
 	}
-	r, err := load[domain.Referral](ctx, a, domain.ReferralStream(in.ReferralID))
+	if in.ReturnDown == nil {
+		return a.referralCmd(ctx, call, in.ReferralID, complete)
+	}
+	r, err := loadLinked[domain.Referral](ctx, a, "referralId", in.ReferralID, domain.ReferralStream)
 	if err != nil {
-		return out, err
+		return Outcome{}, err
 	}
 	al, err := load[domain.Alliance](ctx, a, domain.AllianceStream(r.AllianceID))
 	if err != nil {
+		return Outcome{}, err
+	}
+	ret := domain.RequestReferral{Alliance: al, Direction: domain.ReferralDown, By: call.Actor, ToHospitalID: r.FromHospitalID,
+		ToDepartmentID: in.ReturnDown.ToDepartmentID, Urgency: in.ReturnDown.Urgency, Reason: in.ReturnDown.Reason,
+		ClinicalSummary: in.ReturnDown.ClinicalSummary, PatientRef: r.PatientRef, Policy: a.referralPolicy}
+	// A return that would be refused (e.g. the sender was suspended meanwhile) refuses
+	// the completion too, before anything is stored; a retry of a stored completion
+	// skips the check and replays both.
+	if r.Status == domain.ReferralStatusAdmitted {
+		done := r
+		done.Status = domain.ReferralStatusCompleted
+		probe := ret
+		probe.ReturnOf = &done
+		if err := a.checkReferral(probe); err != nil {
+			return Outcome{}, err
+		}
+	}
+	out, err := a.referralCmd(ctx, call, in.ReferralID, complete)
+	if err != nil {
 		return out, err
 	}
+	if r, err = load[domain.Referral](ctx, a, domain.ReferralStream(in.ReferralID)); err != nil {
+		return out, err
+	}
+	ret.ReturnOf = &r
 	rc := Call{Actor: call.Actor, CorrelationID: call.CorrelationID, CausationID: call.CausationID}
 	if call.IdempotencyKey != "" {
 		rc.IdempotencyKey = call.IdempotencyKey + "/return"
 	}
-	ret, err := a.openReferral(ctx, rc, "ReturnReferral", domain.RequestReferral{Alliance: al, Direction: domain.ReferralDown,
-		By: call.Actor, ToHospitalID: r.FromHospitalID, ToDepartmentID: in.ReturnDown.ToDepartmentID, Urgency: in.ReturnDown.Urgency,
-		Reason: in.ReturnDown.Reason, ClinicalSummary: in.ReturnDown.ClinicalSummary, PatientRef: r.PatientRef,
-		ReturnOf: &r, Policy: a.referralPolicy})
+	back, err := a.openReferral(ctx, rc, "ReturnReferral", ret)
 	if err != nil {
 		return out, err
 	}
-	out.ReferralID, out.Position = ret.ID, max(out.Position, ret.Position)
+	out.ReferralID, out.Position = back.ID, max(out.Position, back.Position)
 	return out, nil
 }
 

@@ -216,3 +216,24 @@ func TestReferralFromConsult(t *testing.T) {
 		t.Fatalf("referral from consult: %+v", r)
 	}
 }
+
+// TestReturnReferralRefusedBeforeCompleting: a completion whose return referral would
+// be refused (the sender was suspended meanwhile) stores nothing.
+func TestReturnReferralRefusedBeforeCompleting(t *testing.T) {
+	ctx := context.Background()
+	e := newReferralEnv(t, mustOpenStore(t))
+	lead := app.Call{Actor: e.lead}
+	r := e.up(t, domain.UrgencyUrgent)
+	mustOK(t)(e.app.AcceptReferral(ctx, lead, app.AcceptReferralInput{ReferralID: r, ExpectedArrival: t0.Add(time.Hour)}))
+	mustOK(t)(e.app.AdmitReferral(ctx, lead, app.ReferralInput{ReferralID: r}))
+	mustOK(t)(e.app.SuspendMember(ctx, app.Call{Actor: domain.Actor{HospitalID: e.lead.HospitalID, DepartmentID: "cardio", Role: "lead"}},
+		app.MemberStatusInput{AllianceID: e.alliance, HospitalID: e.member.HospitalID, Reason: "整改"}))
+	n := countEvents(t, e.store)
+	_, err := e.app.CompleteReferral(ctx, lead, app.CompleteReferralInput{ReferralID: r, Summary: "好转",
+		ReturnDown: &app.ReturnDownInput{Urgency: domain.UrgencyRoutine, Reason: "康复", ClinicalSummary: "s"}})
+	if domain.ErrorCode(err) != domain.CodeNotMember || countEvents(t, e.store) != n {
+		t.Fatalf("got %v and %d new events, want not_member and none", err, countEvents(t, e.store)-n)
+	}
+	// Without the return, the completion goes through.
+	mustOK(t)(e.app.CompleteReferral(ctx, lead, app.CompleteReferralInput{ReferralID: r, Summary: "好转"}))
+}
