@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/medalliance/allianced/adapters/eventstore"
@@ -100,7 +101,7 @@ func urgencyRank(u string) int {
 
 // rankSpan separates the urgencies in the desk's score: rank * rankSpan + the next
 // deadline in Unix milliseconds (below 1e13 until the year 2286), exact in a float64.
-const rankSpan = 1e13
+const rankSpan = 10_000_000_000_000
 
 // nextDeadline is the deadline the desk works against: acceptance while requested,
 // admission afterwards.
@@ -127,7 +128,7 @@ func (ks keyspace) flushReferral(pipe redis.Pipeliner, ref docRef, val any) erro
 	pipe.ZAdd(ctx, ks.patientReferrals(r.PatientRef), redis.Z{Score: float64(r.RequestedAt.UnixMilli()), Member: r.ReferralID})
 	switch r.Status {
 	case domain.ReferralStatusRequested, domain.ReferralStatusAccepted, domain.ReferralStatusArrived:
-		score := float64(urgencyRank(r.Urgency))*rankSpan + float64(r.nextDeadline().UnixMilli())
+		score := float64(int64(urgencyRank(r.Urgency))*rankSpan + r.nextDeadline().UnixMilli())
 		pipe.ZAdd(ctx, ks.referralDesk(r.ToHospitalID), redis.Z{Score: score, Member: r.ReferralID})
 	default:
 		pipe.ZRem(ctx, ks.referralDesk(r.ToHospitalID), r.ReferralID)
@@ -219,12 +220,20 @@ type ReferralDesk struct {
 	Referrals  []ReferralView `json:"referrals"`
 }
 
+// deskPageScript reads the first ARGV[1]+1 ids of the desk's queue (KEYS[1]) and their
+// documents from the received hash (KEYS[2]) in one step, so the page is read in the
+// same transaction as the checkpoint, in one round trip.
+const deskPageScript = `local ids = redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[1]))
+if #ids == 0 then return {} end
+return redis.call('HMGET', KEYS[2], unpack(ids))`
+
 // MaxDeskPage bounds one read of the desk.
 const MaxDeskPage = 500
 
 // ReferralDesk returns the first limit (1..MaxDeskPage) open referrals hospitalID
-// receives. It reads one page of the sorted queue and those documents only, and counts
-// the overdue ones in Redis per urgency, so its cost does not grow with the queue.
+// receives. It reads one page of the sorted queue and those documents only (one Lua
+// step), and counts the overdue ones in Redis per urgency, all in the read's one
+// transaction, so its cost does not grow with the queue.
 func (q *Queries) ReferralDesk(ctx context.Context, hospitalID string, limit int, minPos eventstore.Position) (ReferralDesk, error) {
 	if limit <= 0 || limit > MaxDeskPage {
 		limit = 100
@@ -233,29 +242,21 @@ func (q *Queries) ReferralDesk(ctx context.Context, hospitalID string, limit int
 	now := q.now()
 	err := q.read(ctx, minPos, func(pipe redis.Pipeliner, ks keyspace) func() error {
 		desk := ks.referralDesk(hospitalID)
-		page := pipe.ZRange(ctx, desk, 0, int64(limit-1))
+		page := pipe.Eval(ctx, deskPageScript, []string{desk, ks.referralsReceived(hospitalID)}, limit-1)
 		total := pipe.ZCard(ctx, desk)
 		var overdue []*redis.IntCmd
 		for rank := range 3 {
-			lo := float64(rank) * rankSpan
-			overdue = append(overdue, pipe.ZCount(ctx, desk, fmt.Sprint(int64(lo)), "("+fmt.Sprint(int64(lo)+now.UnixMilli())))
+			lo := int64(rank) * rankSpan
+			overdue = append(overdue, pipe.ZCount(ctx, desk, strconv.FormatInt(lo, 10), "("+strconv.FormatInt(lo+now.UnixMilli(), 10)))
 		}
 		return func() error {
-			ids, err := page.Result()
+			vals, err := page.Slice()
 			if err != nil && !errors.Is(err, redis.Nil) {
 				return unavailable(err)
 			}
 			out.Open = total.Val()
 			for _, c := range overdue {
 				out.Overdue += c.Val()
-			}
-			if len(ids) == 0 {
-				out.Referrals = []ReferralView{}
-				return nil
-			}
-			vals, err := q.rdb.HMGet(ctx, ks.referralsReceived(hospitalID), ids...).Result()
-			if err != nil {
-				return unavailable(err)
 			}
 			out.Referrals = make([]ReferralView, 0, len(vals))
 			for _, v := range vals {
