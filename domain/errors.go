@@ -18,6 +18,7 @@ const (
 	CodeForbiddenTransition Code = "forbidden_transition" // the aggregate's state does not allow the command
 	CodeNotMember           Code = "not_member"           // the hospital is not an active member of the alliance
 	CodeScheduleOverlap     Code = "schedule_overlap"     // an expert is already booked for an overlapping window
+	CodeNoCapacity          Code = "no_capacity"          // no reserved slot or bed is left (or the named one is taken)
 	CodeUnauthenticated     Code = "unauthenticated"      // no or invalid credentials
 	CodeForbidden           Code = "forbidden"            // the caller's hospital or role may not do this
 	CodeUnavailable         Code = "unavailable"          // a dependency (event store, Redis) cannot be reached

@@ -128,6 +128,9 @@ func needs(ks keyspace, e event) []docRef {
 	case domain.ConsultCancelled:
 		return []docRef{consultRef(ks, ev.ConsultID)}
 	}
+	if refs := referralNeeds(ks, e.ev); refs != nil {
+		return refs
+	}
 	return nil
 }
 
@@ -159,6 +162,9 @@ func applyEvent(b *batch, e event) error {
 	case domain.ConsultRequested, domain.ConsultAccepted, domain.ConsultDeclined, domain.ConsultOpinionGiven,
 		domain.ConsultOpinionAmended, domain.ConsultClosed, domain.ConsultCancelled:
 		return applyConsult(b, e)
+	case domain.ReferralRequested, domain.ReferralAccepted, domain.ReferralDeclined, domain.ReferralArrived,
+		domain.ReferralAdmitted, domain.ReferralCompleted, domain.ReferralCancelled, domain.ReferralNoShow:
+		return applyReferral(b, e)
 	}
 	return nil
 }

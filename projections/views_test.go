@@ -211,7 +211,7 @@ func TestEveryEventProjected(t *testing.T) {
 		projected[typ] = true
 	}
 	shown := []string{domain.HospitalAggregate, domain.AllianceAggregate, domain.ProtocolAggregate, domain.AdoptionAggregate,
-		domain.PlanAggregate, domain.DispatchAggregate, domain.ExpertAggregate, domain.ConsultAggregate, domain.PractitionerAggregate}
+		domain.PlanAggregate, domain.DispatchAggregate, domain.ExpertAggregate, domain.ConsultAggregate, domain.PractitionerAggregate, domain.ReferralAggregate}
 	catalogue := domain.EventCatalogue()
 	for _, agg := range shown {
 		if len(catalogue[agg]) == 0 {

@@ -26,6 +26,9 @@ type Config struct {
 	Pseudonymizer *Pseudonymizer
 	// ConsultPolicy gives consult deadlines per urgency (default domain.DefaultDeadlinePolicy).
 	ConsultPolicy domain.DeadlinePolicy
+	// ReferralPolicy gives referral acceptance and admission targets per urgency
+	// (default domain.DefaultReferralPolicy).
+	ReferralPolicy domain.ReferralPolicy
 }
 
 // App runs the use cases. It is safe for concurrent use.
@@ -36,11 +39,17 @@ type App struct {
 	newID  func() string
 	pseudo *Pseudonymizer
 	policy domain.DeadlinePolicy
+	// referralPolicy sets each referral's deadlines at its request.
+	referralPolicy domain.ReferralPolicy
 }
 
 // New returns the use cases over cfg.Store.
 func New(cfg Config) *App {
 	a := &App{store: cfg.Store, cmds: eventstore.NewCommands(cfg.Store), now: cfg.Now, newID: cfg.NewID, pseudo: cfg.Pseudonymizer, policy: cfg.ConsultPolicy}
+	a.referralPolicy = cfg.ReferralPolicy
+	if a.referralPolicy == (domain.ReferralPolicy{}) {
+		a.referralPolicy = domain.DefaultReferralPolicy()
+	}
 	if a.policy == (domain.DeadlinePolicy{}) {
 		a.policy = domain.DefaultDeadlinePolicy()
 	}
@@ -103,8 +112,11 @@ type Outcome struct {
 	Replayed bool                `json:"-"`
 	// SubID names an entity the command created inside the aggregate (a plan
 	// deviation's id), empty otherwise.
-	SubID  string         `json:"subId,omitempty"`
-	Events []domain.Event `json:"-"`
+	SubID string `json:"subId,omitempty"`
+	// ReferralID names a referral the command opened besides its own aggregate (the
+	// return referral of a completion, the referral of an escalation), empty otherwise.
+	ReferralID string         `json:"referralId,omitempty"`
+	Events     []domain.Event `json:"-"`
 }
 
 func outcome(id string, r eventstore.Result) Outcome {

@@ -181,12 +181,49 @@ type EscalateInput struct {
 	PlanID string `json:"-"`
 	Reason string `json:"reason"`
 	Urgent bool   `json:"urgent,omitempty"`
+	// Referral, when set, also opens an upward referral linked to the plan, so the
+	// escalation is measured (request -> acceptance -> admission) like any referral.
+	Referral *EscalationReferralInput `json:"referral,omitempty"`
 }
 
-// EscalatePlan sends the patient back to the lead (the responsible member).
+// EscalationReferralInput is what the referral adds to the escalation: a clinical
+// summary, and the urgency (default emergency when Urgent, else urgent).
+type EscalationReferralInput struct {
+	ClinicalSummary string `json:"clinicalSummary"`
+	Urgency         string `json:"urgency,omitempty"`
+	ToDepartmentID  string `json:"toDepartmentId,omitempty"`
+}
+
+// EscalatePlan sends the patient back to the lead (the responsible member); with
+// Referral it then opens the upward referral linked to the plan, and the outcome's
+// ReferralID names it.
 func (a *App) EscalatePlan(ctx context.Context, call Call, in EscalateInput) (Outcome, error) {
 	at := a.Now()
-	return a.planCmd(ctx, call, in.PlanID, at, domain.EscalatePlan{PlanID: in.PlanID, Reason: in.Reason, Urgent: in.Urgent, By: call.Actor, At: at})
+	if in.Referral == nil {
+		return a.planCmd(ctx, call, in.PlanID, at, domain.EscalatePlan{PlanID: in.PlanID, Reason: in.Reason, Urgent: in.Urgent, By: call.Actor, At: at})
+	}
+	// The plan as the member held it links the referral (after the escalation the lead
+	// holds it).
+	plan, err := loadLinked[domain.Plan](ctx, a, "planId", in.PlanID, domain.PlanStream)
+	if err != nil {
+		return Outcome{}, err
+	}
+	ref, err := a.escalationReferral(ctx, call, plan, in)
+	if err != nil {
+		return Outcome{}, err
+	}
+	// A referral that would be refused refuses the escalation too, unless this is a
+	// retry of a stored one (the plan is then held by the lead, and the retry replays).
+	if plan.ResponsibleHospitalID() == call.Actor.HospitalID {
+		if err := a.checkReferral(ref); err != nil {
+			return Outcome{}, err
+		}
+	}
+	out, err := a.planCmd(ctx, call, in.PlanID, at, domain.EscalatePlan{PlanID: in.PlanID, Reason: in.Reason, Urgent: in.Urgent, By: call.Actor, At: at})
+	if err != nil {
+		return out, err
+	}
+	return a.referEscalation(ctx, call, out, ref)
 }
 
 // PlanInput names a plan for commands without a body of their own.

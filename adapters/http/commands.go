@@ -27,6 +27,9 @@ type CommandResponse struct {
 	Position uint64 `json:"position"`
 	// DeviationID is the id of a reported plan deviation (deviation reports only).
 	DeviationID string `json:"deviationId,omitempty"`
+	// ReferralID is a referral the command opened besides its own aggregate: the return
+	// referral of a completion, or the referral of a plan escalation.
+	ReferralID string `json:"referralId,omitempty"`
 }
 
 // useCase is the shape of every app command method.
@@ -69,7 +72,7 @@ func command[In any](s *Server, roles []string, created bool, bind func(c echo.C
 		if out.Replayed {
 			h.Set("Idempotent-Replayed", "true")
 		}
-		return c.JSON(status, CommandResponse{ID: out.ID, Version: out.Version, Position: uint64(out.Position), DeviationID: out.SubID})
+		return c.JSON(status, CommandResponse{ID: out.ID, Version: out.Version, Position: uint64(out.Position), DeviationID: out.SubID, ReferralID: out.ReferralID})
 	}
 }
 

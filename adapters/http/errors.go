@@ -46,6 +46,7 @@ var statusByCode = map[domain.Code]int{
 	projections.CodeViewsCatchingUp: http.StatusServiceUnavailable,
 	CodeRequestTimeout:              http.StatusRequestTimeout,
 	CodePositionBeyondHead:          http.StatusBadRequest,
+	domain.CodeNoCapacity:           http.StatusConflict,
 }
 
 // retryAfterSeconds is the Retry-After of a read answered while the views catch up: a

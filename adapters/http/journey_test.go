@@ -88,6 +88,7 @@ func TestEveryRoute(t *testing.T) {
 	ok(w.m1Tok, c1+"/close", `{"outcome":"treated locally"}`)
 	ok(w.leadTok, "/v1/consults/"+consult()+"/decline", `{"reason":"outside the alliance's specialty"}`)
 	ok(w.m1Tok, "/v1/consults/"+consult()+"/cancel", `{"reason":"patient transferred"}`)
+	refReads := referralFlow(t, f, w, ok)
 	ok(w.leadTok, al+"/members/"+w.m2+"/withdraw", `{"reason":"merged into another group"}`)
 
 	// Every query, as the party allowed to read it, after the last write.
@@ -104,6 +105,9 @@ func TestEveryRoute(t *testing.T) {
 		{w.m2Tok, "/v1/hospitals/" + w.lead + "/practitioners" + at}, {w.leadTok, pr + "/versions/2/plans" + at},
 		{w.auditor, "/v1/audit/events?from=0&limit=10"}, {w.auditor, "/v1/audit/streams/plan-" + plan},
 		{w.auditor, "/v1/audit/plans/" + plan}, {w.auditor, "/v1/audit/verify"}, {w.auditor, "/v1/audit/access?date=2026-11-23"},
+	}
+	for _, rd := range refReads {
+		reads = append(reads, struct{ tok, path string }{rd.tok, rd.path + at})
 	}
 	for _, rd := range reads {
 		if r := f.do(http.MethodGet, rd.path, rd.tok, ""); r.status != 200 {

@@ -180,6 +180,8 @@ func (s *Server) table() []route {
 		{method: http.MethodPost, path: "/v1/consults/:id/cancel", op: "cancelConsult", summary: "Withdraw a consult before an opinion (requesting hospital).",
 			roles: memberOnly, body: app.ConsultReasonInput{}, h: command(s, memberOnly, false, bindID(func(in *app.ConsultReasonInput, id string) { in.ConsultID = id }), s.deps.App.CancelConsult)},
 	}
+	r = append(r, s.referralRoutes()...)
+	r = append(r, s.referralQueryRoutes()...)
 	r = append(r, s.queryRoutes()...)
 	r = append(r, s.auditRoutes()...)
 	return r

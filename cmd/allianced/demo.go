@@ -101,6 +101,7 @@ func loadDemo(ctx context.Context, a *app.App, now time.Time) (demoSummary, erro
 		d.songjiangAlliance,
 		d.ningboAlliance,
 		d.plans,
+		d.referrals,
 	}
 	for _, step := range steps {
 		if err := step(ctx); err != nil {

@@ -42,6 +42,7 @@ type options struct {
 	reads, commands bool
 	replicas        bool
 	replicaPlans    int
+	referrals       bool
 	soak            time.Duration
 	bin             string
 	redisURL        string
@@ -66,6 +67,7 @@ func main() {
 	flag.BoolVar(&o.commands, "commands", false, "run the plan-step command benchmark (embedded store)")
 	flag.BoolVar(&o.replicas, "replicas", false, "run the plan-step command benchmark with 1 and with 3 replicas (KurrentDB protocol test server + Redis), -rounds alternating rounds")
 	flag.IntVar(&o.replicaPlans, "replica-plans", 500, "plans the replica benchmark records steps on")
+	flag.BoolVar(&o.referrals, "referrals", false, "run the referral benchmark: request -> accept -> admit over HTTP (embedded store)")
 	flag.DurationVar(&o.soak, "soak", 60*time.Second, "run the memory soak for this long (0: skip)")
 	flag.StringVar(&o.bin, "bin", "", "allianced binary to drive (default: go build ./cmd/allianced)")
 	flag.StringVar(&o.redisURL, "redis", "redis://127.0.0.1:6379/0", "Redis for the read benchmark and the soak")
@@ -94,10 +96,10 @@ func main() {
 	}
 	set := map[string]bool{}
 	flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	if !set["reads"] && !set["commands"] && !set["soak"] && !set["replicas"] {
+	if !set["reads"] && !set["commands"] && !set["soak"] && !set["replicas"] && !set["referrals"] {
 		o.reads, o.commands = true, true
 	}
-	if !set["soak"] && (set["reads"] || set["commands"] || set["replicas"]) {
+	if !set["soak"] && (set["reads"] || set["commands"] || set["replicas"] || set["referrals"]) {
 		o.soak = 0
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -183,6 +185,15 @@ func run(ctx context.Context, o options) error {
 	if o.replicas {
 		if err := benchReplicas(ctx, o, tmp, client); err != nil {
 			return fmt.Errorf("replicas: %w", err)
+		}
+	}
+	if o.referrals {
+		ok, err := benchReferrals(ctx, o, tmp, client)
+		if err != nil {
+			return fmt.Errorf("referrals: %w", err)
+		}
+		if !ok {
+			failed = append(failed, "referrals")
 		}
 	}
 	if o.soak > 0 {
