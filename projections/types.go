@@ -120,14 +120,17 @@ type PlanProtocolRef struct {
 
 // PlanRevisionView is one numbered revision of a plan.
 type PlanRevisionView struct {
-	Revision    int                     `json:"revision"`
-	Reason      string                  `json:"reason"`
-	FromVersion int                     `json:"fromVersion"`
-	ToVersion   int                     `json:"toVersion"`
-	Changes     []domain.PlanStepChange `json:"changes,omitempty"`
-	FlagCleared bool                    `json:"flagCleared,omitempty"`
-	By          domain.Actor            `json:"by"`
-	At          time.Time               `json:"at"`
+	Revision    int    `json:"revision"`
+	Reason      string `json:"reason"`
+	FromVersion int    `json:"fromVersion"`
+	ToVersion   int    `json:"toVersion"`
+	// VersionChanges are the step changes the move onto ToVersion brought; Changes the
+	// lead's own changes on top.
+	VersionChanges []domain.PlanStepChange `json:"versionChanges,omitempty"`
+	Changes        []domain.PlanStepChange `json:"changes,omitempty"`
+	FlagCleared    bool                    `json:"flagCleared,omitempty"`
+	By             domain.Actor            `json:"by"`
+	At             time.Time               `json:"at"`
 }
 
 // PlanDeviationView is a deviation the responsible hospital reported.
@@ -232,6 +235,9 @@ type PlanDoc struct {
 	AllianceID     string
 	Version        uint64
 	Position       eventstore.Position
+	// FormerHolders are the hospitals that were responsible for the plan before (a
+	// hospital that held a plan keeps reading its whole history).
+	FormerHolders []string
 }
 
 // DispatchView is one expert dispatch.
