@@ -551,8 +551,8 @@ func decideInitiatePlan(p Plan, c InitiatePlan) ([]Event, error) {
 		return nil, Errorf(CodeNotFound, "the plan's alliance does not exist")
 	}
 	if !c.Alliance.IsLead(c.By.HospitalID, c.By.DepartmentID) {
-		return nil, Errorf(CodeForbidden, "only the lead department of alliance %s (hospital %s, department %s) may initiate a treatment plan",
-			c.Alliance.ID, c.Alliance.LeadHospitalID, c.Alliance.LeadDepartmentID)
+		return nil, Errorf(CodeForbidden, "only a lead department of alliance %s (hospital %s, departments %v) may initiate a treatment plan",
+			c.Alliance.ID, c.Alliance.LeadHospitalID, c.Alliance.LeadDepartments)
 	}
 	if !c.Protocol.Exists() {
 		return nil, Errorf(CodeNotFound, "the plan's protocol does not exist")
@@ -575,7 +575,7 @@ func decideInitiatePlan(p Plan, c InitiatePlan) ([]Event, error) {
 	}
 	return []Event{PlanInitiated{PlanID: c.PlanID, AllianceID: c.Alliance.ID, ProtocolID: c.Protocol.ID,
 		ProtocolVersion: v.Number, ContentHash: v.ContentHash, PatientRef: c.PatientRef, StartDate: start,
-		LeadHospitalID: c.Alliance.LeadHospitalID, LeadDepartmentID: c.Alliance.LeadDepartmentID, Steps: steps, At: c.At}}, nil
+		LeadHospitalID: c.Alliance.LeadHospitalID, LeadDepartmentID: c.By.DepartmentID, Steps: steps, At: c.At}}, nil
 }
 
 // decideHandOverPlan requires the receiving member to have adopted exactly the plan's
