@@ -84,8 +84,8 @@ type Alliance struct {
 	// protocols, plans, experts and consult queue; any of them admits members.
 	LeadDepartments []string
 	LeadRegionCode  string // the lead's region, so consults can tell whether they cross one
-	FoundedAt        time.Time
-	Members          []Member
+	FoundedAt       time.Time
+	Members         []Member
 }
 
 // Exists reports whether the alliance has been founded.
