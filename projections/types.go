@@ -40,15 +40,17 @@ type MemberCounts struct {
 
 // AllianceView is an alliance's header: who leads it and how many members it has.
 type AllianceView struct {
-	AllianceID string              `json:"allianceId"`
-	Name       string              `json:"name"`
-	Specialty  string              `json:"specialty"`
-	Kind       string              `json:"kind"`
-	Lead       LeadView            `json:"lead"`
-	FoundedAt  time.Time           `json:"foundedAt"`
-	Members    MemberCounts        `json:"members"`
-	Version    uint64              `json:"version"`
-	Position   eventstore.Position `json:"position"`
+	AllianceID string   `json:"allianceId"`
+	Name       string   `json:"name"`
+	Specialty  string   `json:"specialty"`
+	Kind       string   `json:"kind"`
+	Lead       LeadView `json:"lead"`
+	// LeadDepartments are every department leading the alliance, the founding one first.
+	LeadDepartments []string            `json:"leadDepartments,omitempty"`
+	FoundedAt       time.Time           `json:"foundedAt"`
+	Members         MemberCounts        `json:"members"`
+	Version         uint64              `json:"version"`
+	Position        eventstore.Position `json:"position"`
 }
 
 // MemberView is one hospital's admission to an alliance (the roster's row).
