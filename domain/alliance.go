@@ -78,21 +78,32 @@ type Alliance struct {
 	Kind             string
 	LeadHospitalID   string
 	LeadHospitalName string
-	LeadDepartmentID string
-	LeadRegionCode   string // the lead's region, so consults can tell whether they cross one
-	FoundedAt        time.Time
-	Members          []Member
+	LeadDepartmentID string // the founding lead department
+	// LeadDepartments are every department of the lead hospital that leads the alliance,
+	// the founding one first (李惠利医院: 消化内科 and 胃肠外科). Each acts for its own
+	// protocols, plans, experts and consult queue; any of them admits members.
+	LeadDepartments []string
+	LeadRegionCode  string // the lead's region, so consults can tell whether they cross one
+	FoundedAt       time.Time
+	Members         []Member
 }
 
 // Exists reports whether the alliance has been founded.
 func (a Alliance) Exists() bool { return a.ID != "" }
 
-// IsLead reports whether hospitalID and departmentID are exactly the lead department.
-// The department must match too: an alliance is led by one department (e.g. 血液科),
+// IsLead reports whether hospitalID and departmentID are one of the lead departments.
+// The department must match too: an alliance is led by named departments (e.g. 血液科),
 // and another department of the same hospital has no authority over it.
 func (a Alliance) IsLead(hospitalID, departmentID string) bool {
+	return a.IsLeadDepartment(hospitalID, departmentID)
+}
+
+// IsLeadDepartment reports whether departmentID of hospitalID leads the alliance.
+// Alliances founded before several lead departments existed have only the founding
+// one (LeadDepartments is filled from AllianceFounded on replay).
+func (a Alliance) IsLeadDepartment(hospitalID, departmentID string) bool {
 	return a.Exists() && hospitalID != "" && departmentID != "" &&
-		hospitalID == a.LeadHospitalID && departmentID == a.LeadDepartmentID
+		hospitalID == a.LeadHospitalID && slices.Contains(a.LeadDepartments, departmentID)
 }
 
 // IsLeadHospital reports whether hospitalID is the lead hospital, whatever the
@@ -234,7 +245,10 @@ func (a Alliance) Evolve(e Event) Alliance {
 	case AllianceFounded:
 		a = Alliance{ID: e.AllianceID, Name: e.Name, Specialty: e.Specialty, Kind: e.Kind,
 			LeadHospitalID: e.LeadHospitalID, LeadHospitalName: e.LeadHospitalName,
-			LeadDepartmentID: e.LeadDepartmentID, LeadRegionCode: e.LeadRegionCode, FoundedAt: e.FoundedAt}
+			LeadDepartmentID: e.LeadDepartmentID, LeadDepartments: []string{e.LeadDepartmentID},
+			LeadRegionCode: e.LeadRegionCode, FoundedAt: e.FoundedAt}
+	case AllianceLeadDepartmentAdded:
+		a.LeadDepartments = append(slices.Clone(a.LeadDepartments), e.DepartmentID)
 	case AllianceMemberAdmitted:
 		m := Member{HospitalID: e.HospitalID, HospitalName: e.HospitalName, Tier: e.Tier,
 			Status: MemberStatusActive, RegionCode: e.RegionCode, AdmittedAt: e.AdmittedAt}
@@ -359,6 +373,8 @@ func DecideAlliance(a Alliance, c AllianceCommand) ([]Event, error) {
 		return []Event{AllianceMemberReinstated{AllianceID: a.ID, HospitalID: m.HospitalID, Reason: c.Reason, ReinstatedAt: c.At}}, nil
 	case WithdrawMember:
 		return decideWithdrawMember(a, c)
+	case AddLeadDepartment:
+		return decideAddLeadDepartment(a, c)
 	}
 	return nil, Errorf(CodeInvalidInput, "unknown alliance command %T", c)
 }
@@ -479,9 +495,9 @@ func (a Alliance) requireExists(allianceID string) error {
 	return nil
 }
 
-// leadOnly is the error for a command only the lead department may issue.
+// leadOnly is the error for a command only a lead department may issue.
 func (a Alliance) leadOnly(what string) error {
-	return Errorf(CodeForbidden, "only the alliance's lead department may %s", what)
+	return Errorf(CodeForbidden, "only a lead department of the alliance may %s", what)
 }
 
 func validateAllianceKind(kind string) error {

@@ -281,7 +281,7 @@ func TestAllianceMembership(t *testing.T) {
 
 func TestCatalogueOfAllianceProtocolAdoption(t *testing.T) {
 	want := map[string][]string{
-		domain.AllianceAggregate: {"AllianceFounded", "AllianceMemberAdmitted", "AllianceMemberReinstated", "AllianceMemberSuspended", "AllianceMemberWithdrawn"},
+		domain.AllianceAggregate: {"AllianceFounded", "AllianceLeadDepartmentAdded", "AllianceMemberAdmitted", "AllianceMemberReinstated", "AllianceMemberSuspended", "AllianceMemberWithdrawn"},
 		domain.ProtocolAggregate: {"ProtocolDrafted", "ProtocolRetired", "ProtocolVersionPublished", "ProtocolVersionWithdrawn"},
 		domain.AdoptionAggregate: {"AdoptionDeviationDeclared", "AdoptionDeviationRevoked", "AdoptionUpgraded", "AdoptionWithdrawn", "ProtocolAdopted"},
 	}

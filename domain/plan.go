@@ -178,7 +178,7 @@ func (p Plan) Evolve(e Event) Plan {
 		p = Plan{ID: e.PlanID, AllianceID: e.AllianceID, ProtocolID: e.ProtocolID, ProtocolVersion: e.ProtocolVersion,
 			ContentHash: e.ContentHash, PatientRef: e.PatientRef, StartDate: e.StartDate,
 			LeadHospitalID: e.LeadHospitalID, LeadDepartmentID: e.LeadDepartmentID, ResponsibleHospital: e.LeadHospitalID,
-			Status: PlanStatusActive, Steps: slices.Clone(e.Steps), InitiatedAt: e.At}
+			Status: PlanStatusActive, Steps: stepsOfVersion(e.Steps, e.ProtocolVersion), InitiatedAt: e.At}
 	case PlanHandedOver:
 		p.ResponsibleHospital = e.ToHospitalID
 		p.LocalDeviations = slices.Clone(e.LocalDeviations)
@@ -189,8 +189,12 @@ func (p Plan) Evolve(e Event) Plan {
 		p.Steps = p.withStep(e.StepID, StepStatusSkipped, &PlanStepRecord{HospitalID: e.HospitalID,
 			DepartmentID: e.DepartmentID, UserID: e.UserID, At: e.At, SkipReason: e.Reason})
 	case PlanRevised:
+		p.Steps = p.applyChanges(e.VersionChanges)
 		p.Steps = p.applyChanges(e.Changes)
 		p.Revision = e.Revision
+		if e.LocalDeviationsVersion != 0 {
+			p.LocalDeviations = slices.Clone(e.LocalDeviations)
+		}
 		p.ProtocolVersion, p.ContentHash = e.ToVersion, e.ContentHash
 		if e.FlagCleared {
 			p.Flag = PlanFlag{}
@@ -235,7 +239,21 @@ func (p Plan) withStep(stepID, status string, rec *PlanStepRecord) []PlanStep {
 	return steps
 }
 
+// stepsOfVersion returns a copy of an initiated plan's steps, each marked as coming from
+// the plan's version; plans initiated before steps carried their version have 0 there.
+func stepsOfVersion(steps []PlanStep, version int) []PlanStep {
+	out := slices.Clone(steps)
+	for i := range out {
+		if out[i].Version == 0 {
+			out[i].Version = version
+		}
+	}
+	return out
+}
+
 // applyChanges returns a copy of the steps with a revision's changes applied in order.
+// A change's Version becomes the step's: the new version's for the changes a move onto
+// it brings, 0 (plan-specific) for the lead's own.
 func (p Plan) applyChanges(changes []PlanStepChange) []PlanStep {
 	steps := slices.Clone(p.Steps)
 	for _, c := range changes {
@@ -243,11 +261,12 @@ func (p Plan) applyChanges(changes []PlanStepChange) []PlanStep {
 		switch {
 		case c.Action == PlanChangeAdd && i < 0:
 			steps = append(steps, PlanStep{StepID: c.StepID, DayOffset: c.DayOffset, DueDate: planDueDate(p.StartDate, c.DayOffset),
-				Activity: c.Activity, Drug: c.Drug, Dose: c.Dose, Route: c.Route, Notes: c.Notes, Status: StepStatusPending})
+				Activity: c.Activity, Drug: c.Drug, Dose: c.Dose, Route: c.Route, Notes: c.Notes, Status: StepStatusPending, Version: c.Version})
 		case c.Action == PlanChangeModify && i >= 0:
 			s := &steps[i]
 			s.DayOffset, s.DueDate = c.DayOffset, planDueDate(p.StartDate, c.DayOffset)
 			s.Activity, s.Drug, s.Dose, s.Route, s.Notes = c.Activity, c.Drug, c.Dose, c.Route, c.Notes
+			s.Version = c.Version
 		case c.Action == PlanChangeCancel && i >= 0:
 			steps[i].Status = StepStatusCancelled
 		}
@@ -325,15 +344,18 @@ type SkipPlanStep struct {
 
 // RevisePlan changes the plan's pending steps and, when Version names a newer version
 // than the plan's, moves the plan onto it (Protocol must then be the plan's protocol, so
-// the version can be checked as published). Version 0 keeps the current version. Only
-// the lead department revises, also while a member holds the plan. A revision that
-// stays on a withdrawn version (e.g. to cancel the unsafe step at once) is allowed but
-// leaves the flag; only moving onto a newer published version clears it.
+// the version can be checked as published and its steps brought in). Version 0 keeps the
+// current version. Only the lead department revises, also while a member holds the
+// plan; then Adoption is that member's adoption of the plan's protocol (loaded by the
+// caller), which must be an active adoption of the version the plan moves to. A revision
+// that stays on a withdrawn version (e.g. to cancel the unsafe step at once) is allowed
+// but leaves the flag; see decideRevisePlan for when it clears.
 type RevisePlan struct {
 	PlanID   string
 	Reason   string
 	Version  int
 	Protocol Protocol
+	Adoption Adoption
 	Changes  []PlanStepChange
 	By       Actor
 	At       time.Time
@@ -531,7 +553,7 @@ func decideInitiatePlan(p Plan, c InitiatePlan) ([]Event, error) {
 		return nil, Errorf(CodeNotFound, "the plan's alliance does not exist")
 	}
 	if !c.Alliance.IsLead(c.By.HospitalID, c.By.DepartmentID) {
-		return nil, Errorf(CodeForbidden, "only the alliance's lead department may initiate a treatment plan")
+		return nil, Errorf(CodeForbidden, "only a lead department of the alliance may initiate a treatment plan")
 	}
 	if !c.Protocol.Exists() {
 		return nil, Errorf(CodeNotFound, "the plan's protocol does not exist")
@@ -553,11 +575,11 @@ func decideInitiatePlan(p Plan, c InitiatePlan) ([]Event, error) {
 			return nil, err
 		}
 		steps = append(steps, PlanStep{StepID: s.StepID, DayOffset: s.DayOffset, DueDate: planDueDate(start, s.DayOffset),
-			Activity: s.Activity, Drug: s.Drug, Dose: s.Dose, Route: s.Route, Notes: s.Notes, Status: StepStatusPending})
+			Activity: s.Activity, Drug: s.Drug, Dose: s.Dose, Route: s.Route, Notes: s.Notes, Status: StepStatusPending, Version: v.Number})
 	}
 	return []Event{PlanInitiated{PlanID: c.PlanID, AllianceID: c.Alliance.ID, ProtocolID: c.Protocol.ID,
 		ProtocolVersion: v.Number, ContentHash: v.ContentHash, PatientRef: c.PatientRef, StartDate: start,
-		LeadHospitalID: c.Alliance.LeadHospitalID, LeadDepartmentID: c.Alliance.LeadDepartmentID, Steps: steps, At: c.At}}, nil
+		LeadHospitalID: c.Alliance.LeadHospitalID, LeadDepartmentID: c.By.DepartmentID, Steps: steps, At: c.At}}, nil
 }
 
 // decideHandOverPlan requires the receiving member to have adopted exactly the plan's
@@ -628,11 +650,19 @@ func decideCompletePlanStep(p Plan, c CompletePlanStep) ([]Event, error) {
 		UserID: c.By.UserID, AdministeredDose: c.AdministeredDose, Notes: c.Notes, At: c.At}}, nil
 }
 
-// decideRevisePlan applies exactly the changes the lead states. Moving to a newer
-// version does not rewrite the schedule by itself: an individual plan may carry
-// deliberate adjustments (a dose reduced for toxicity) that an automatic sync would
-// silently undo, so the lead states every step change and the event records the new
-// version's content hash, against which a view can show where the plan differs.
+// decideRevisePlan moves the plan onto a newer version safely and applies the lead's
+// own changes on top.
+//
+// Moving onto version N brings N's steps (versionChanges): a pending step N removed is
+// cancelled, a step N added is added, a pending step N changed (dose, route, day ...) is
+// updated; completed, skipped and cancelled steps stay as history. A step the lead had
+// adjusted for this patient (Version 0) keeps the adjustment when N left that step as
+// the old version had it, and takes N's content when N changed it: the new version's
+// change is the safety information, and the lead restates any adjustment in the same
+// revision's changes. While a member holds the plan it must hold an active adoption of
+// N (as a handover requires), and its declared local deviations are re-read from that
+// adoption. The withdrawal flag clears only when the plan moves onto a newer published
+// version and no pending step comes from the withdrawn version any more.
 func decideRevisePlan(p Plan, c RevisePlan) ([]Event, error) {
 	if err := p.requireOpen(c.PlanID, c.At); err != nil {
 		return nil, err
@@ -648,18 +678,19 @@ func decideRevisePlan(p Plan, c RevisePlan) ([]Event, error) {
 	}
 	ev := PlanRevised{PlanID: p.ID, Revision: p.Revision + 1, Reason: c.Reason, FromVersion: p.ProtocolVersion,
 		ToVersion: p.ProtocolVersion, ContentHash: p.ContentHash, At: c.At}
+	moved := p
 	if c.Version != 0 && c.Version != p.ProtocolVersion {
-		if c.Version < p.ProtocolVersion {
-			return nil, Errorf(CodeInvalidInput, "plan %s follows version %d; a revision can only move it to a newer version, not to version %d", p.ID, p.ProtocolVersion, c.Version)
-		}
-		if c.Protocol.ID != p.ProtocolID {
-			return nil, Errorf(CodeInvalidInput, "the protocol passed (%q) is not the plan's protocol %s", truncate(c.Protocol.ID, 40), p.ProtocolID)
-		}
-		v, err := c.Protocol.RequirePublished(c.Version)
+		to, err := p.requireVersionMove(c)
 		if err != nil {
 			return nil, err
 		}
-		ev.ToVersion, ev.ContentHash, ev.FlagCleared = v.Number, v.ContentHash, p.Flagged()
+		from, _ := c.Protocol.Version(p.ProtocolVersion)
+		ev.ToVersion, ev.ContentHash = to.Number, to.ContentHash
+		ev.VersionChanges = p.versionChanges(from, to)
+		moved.Steps = p.applyChanges(ev.VersionChanges)
+		if !p.HeldByLead() {
+			ev.LocalDeviationsVersion, ev.LocalDeviations = c.Adoption.Version, slices.Clone(c.Adoption.Deviations)
+		}
 	}
 	seen := map[string]bool{}
 	added := 0
@@ -667,11 +698,14 @@ func decideRevisePlan(p Plan, c RevisePlan) ([]Event, error) {
 		if err := validatePlanStepChange(i, ch); err != nil {
 			return nil, err
 		}
+		if ch.Version != 0 {
+			return nil, Errorf(CodeInvalidInput, "changes[%d]: version is set by the service (the lead's changes are plan-specific); leave it out", i)
+		}
 		if seen[ch.StepID] {
 			return nil, Errorf(CodeInvalidInput, "changes[%d]: step %q is changed twice in one revision; state each step's change once", i, ch.StepID)
 		}
 		seen[ch.StepID] = true
-		s, exists := p.Step(ch.StepID)
+		s, exists := moved.Step(ch.StepID)
 		switch {
 		case ch.Action == PlanChangeAdd && exists:
 			return nil, Errorf(CodeAlreadyExists, "changes[%d]: plan %s already has a step %q; choose a new step id or modify the existing step", i, p.ID, ch.StepID)
@@ -697,7 +731,95 @@ func decideRevisePlan(p Plan, c RevisePlan) ([]Event, error) {
 	if len(ev.Changes) == 0 && ev.ToVersion == ev.FromVersion {
 		return nil, Errorf(CodeInvalidInput, "a revision must change at least one step or move the plan to a newer protocol version")
 	}
+	if p.Flagged() && ev.ToVersion != ev.FromVersion {
+		moved.Steps = moved.applyChanges(ev.Changes)
+		ev.FlagCleared = !moved.hasPendingStepOf(p.Flag.Version)
+	}
 	return []Event{ev}, nil
+}
+
+// requireVersionMove checks a move onto c.Version: newer than the plan's, of the plan's
+// protocol, published, and, while a member holds the plan, actively adopted by it.
+func (p Plan) requireVersionMove(c RevisePlan) (ProtocolVersion, error) {
+	if c.Version < p.ProtocolVersion {
+		return ProtocolVersion{}, Errorf(CodeInvalidInput, "plan %s follows version %d; a revision can only move it to a newer version, not to version %d", p.ID, p.ProtocolVersion, c.Version)
+	}
+	if c.Protocol.ID != p.ProtocolID {
+		return ProtocolVersion{}, Errorf(CodeInvalidInput, "the protocol passed (%q) is not the plan's protocol %s", truncate(c.Protocol.ID, 40), p.ProtocolID)
+	}
+	to, err := c.Protocol.RequirePublished(c.Version)
+	if err != nil {
+		return ProtocolVersion{}, err
+	}
+	if p.HeldByLead() {
+		return to, nil // the lead hospital follows its own alliance's protocols
+	}
+	a := c.Adoption
+	if a.HospitalID != "" && (a.HospitalID != p.ResponsibleHospital || a.ProtocolID != p.ProtocolID) {
+		return ProtocolVersion{}, Errorf(CodeInvalidInput, "the adoption passed is hospital %s's adoption of protocol %s, not hospital %s's adoption of protocol %s",
+			truncate(a.HospitalID, 40), truncate(a.ProtocolID, 40), p.ResponsibleHospital, p.ProtocolID)
+	}
+	if !a.Active() || a.Version != to.Number {
+		adopted := 0
+		if a.Active() {
+			adopted = a.Version
+		}
+		return ProtocolVersion{}, Errorf(CodeForbiddenTransition, "hospital %s holds plan %s but has not adopted version %d of protocol %s (its active adoption: %d); it must adopt version %d before the plan it holds can move onto it, or escalate the patient back first",
+			p.ResponsibleHospital, p.ID, to.Number, p.ProtocolID, adopted, to.Number).
+			WithDetail("responsibleHospitalId", p.ResponsibleHospital).WithDetail("adoptedVersion", adopted).WithDetail("requestedVersion", to.Number)
+	}
+	return to, nil
+}
+
+// versionChanges are the step changes that bring the plan from version from onto
+// version to (see decideRevisePlan): in plan order for the plan's pending steps, then
+// to's new steps in to's order. Steps that are not pending are history and never change.
+func (p Plan) versionChanges(from, to ProtocolVersion) []PlanStepChange {
+	var out []PlanStepChange
+	for _, s := range p.Steps {
+		if s.Status != StepStatusPending {
+			continue
+		}
+		old, inFrom := from.Step(s.StepID)
+		next, inTo := to.Step(s.StepID)
+		switch {
+		case !inTo && (inFrom || s.Version != 0):
+			out = append(out, PlanStepChange{Action: PlanChangeCancel, StepID: s.StepID})
+		case !inTo:
+			// a step the lead added for this patient: the new version does not touch it
+		case s.Version == 0 && inFrom && old == next:
+			// the lead's adjustment of a step the new version left as it was: kept
+		case s.Version == to.Number && sameStepContent(s, next):
+			// already the new version's step
+		default:
+			out = append(out, changeTo(next, to.Number))
+		}
+	}
+	for _, next := range to.Steps {
+		if _, ok := p.Step(next.StepID); !ok {
+			add := changeTo(next, to.Number)
+			add.Action = PlanChangeAdd
+			out = append(out, add)
+		}
+	}
+	return out
+}
+
+// changeTo is a modify change that makes a step exactly the protocol step s of version v.
+func changeTo(s ProtocolStep, v int) PlanStepChange {
+	return PlanStepChange{Action: PlanChangeModify, StepID: s.StepID, Version: v, DayOffset: s.DayOffset,
+		Activity: s.Activity, Drug: s.Drug, Dose: s.Dose, Route: s.Route, Notes: s.Notes}
+}
+
+// sameStepContent reports whether a plan step says what protocol step s says.
+func sameStepContent(p PlanStep, s ProtocolStep) bool {
+	return p.StepID == s.StepID && p.DayOffset == s.DayOffset && p.Activity == s.Activity && p.Drug == s.Drug &&
+		p.Dose == s.Dose && p.Route == s.Route && p.Notes == s.Notes
+}
+
+// hasPendingStepOf reports whether a pending step's content comes from protocol version v.
+func (p Plan) hasPendingStepOf(v int) bool {
+	return slices.ContainsFunc(p.Steps, func(s PlanStep) bool { return s.Status == StepStatusPending && s.Version == v })
 }
 
 func decideReportPlanDeviation(p Plan, c ReportPlanDeviation) ([]Event, error) {

@@ -20,6 +20,13 @@ type PlanStep struct {
 	Route     string    `json:"route,omitempty"`
 	Notes     string    `json:"notes,omitempty"`
 	Status    string    `json:"status"`
+	// Version is the protocol version the step's content comes from; 0 for a
+	// plan-specific step the lead added or changed for this patient. It lets a revision
+	// onto a newer version tell the steps it must bring up to date from the lead's own
+	// adjustments, and the withdrawal flag clear only once no pending step comes from
+	// the withdrawn version. Plans initiated before it existed get the plan's version on
+	// replay (Plan.Evolve), which is what their steps came from.
+	Version int `json:"version,omitempty"`
 	// Record says who completed or skipped the step, when, and what was given; nil while
 	// the step is pending or after a cancellation.
 	Record *PlanStepRecord `json:"record,omitempty"`
@@ -39,10 +46,13 @@ type PlanStepRecord struct {
 
 // PlanStepChange is one step change of a revision. For modify and add, the fields are
 // the step as it must be from now on (the whole step, not a patch, so a revision reads
-// without the previous state); for cancel only StepID counts.
+// without the previous state); for cancel only StepID counts. Version is the protocol
+// version the new content comes from: set on the changes a move onto a newer version
+// brings (PlanRevised.VersionChanges), always 0 on the lead's own changes.
 type PlanStepChange struct {
 	Action    string `json:"action"`
 	StepID    string `json:"stepId"`
+	Version   int    `json:"version,omitempty"`
 	DayOffset int    `json:"dayOffset,omitempty"`
 	Activity  string `json:"activity,omitempty"`
 	Drug      string `json:"drug,omitempty"`
@@ -107,16 +117,27 @@ type PlanStepSkipped struct {
 // PlanRevised records a numbered revision by the lead: the reason, the exact step
 // changes, and, when the plan moved to a newer published protocol version, the version
 // and its content hash. FlagCleared says the revision lifted a withdrawn-version flag.
+//
+// VersionChanges are the step changes the move onto ToVersion brought (the new
+// version's steps; applied first), Changes the lead's plan-specific changes on top
+// (applied after). Both are stated in full, so replay never needs the protocol.
+// LocalDeviationsVersion, when not 0, says the responsible member's declared deviations
+// were re-read from its adoption of that version and are now LocalDeviations. Revisions
+// recorded before these fields existed have them empty and replay as they always did
+// (the fields are additive, so the schema version stays 1).
 type PlanRevised struct {
-	PlanID      string           `json:"planId"`
-	Revision    int              `json:"revision"`
-	Reason      string           `json:"reason"`
-	FromVersion int              `json:"fromVersion"`
-	ToVersion   int              `json:"toVersion"`
-	ContentHash string           `json:"contentHash"`
-	Changes     []PlanStepChange `json:"changes,omitempty"`
-	FlagCleared bool             `json:"flagCleared,omitempty"`
-	At          time.Time        `json:"at"`
+	PlanID                 string           `json:"planId"`
+	Revision               int              `json:"revision"`
+	Reason                 string           `json:"reason"`
+	FromVersion            int              `json:"fromVersion"`
+	ToVersion              int              `json:"toVersion"`
+	ContentHash            string           `json:"contentHash"`
+	VersionChanges         []PlanStepChange `json:"versionChanges,omitempty"`
+	Changes                []PlanStepChange `json:"changes,omitempty"`
+	FlagCleared            bool             `json:"flagCleared,omitempty"`
+	LocalDeviationsVersion int              `json:"localDeviationsVersion,omitempty"`
+	LocalDeviations        []LocalDeviation `json:"localDeviations,omitempty"`
+	At                     time.Time        `json:"at"`
 }
 
 // PlanDeviationReported records that the responsible hospital departed from the plan

@@ -3,6 +3,7 @@ package domain_test
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -123,7 +124,7 @@ func newPlanWorld() planWorld {
 	var steps []domain.PlanStep
 	for _, s := range stepsV1 {
 		steps = append(steps, domain.PlanStep{StepID: s.StepID, DayOffset: s.DayOffset, DueDate: w.day0.AddDate(0, 0, s.DayOffset),
-			Activity: s.Activity, Drug: s.Drug, Dose: s.Dose, Route: s.Route, Notes: s.Notes, Status: domain.StepStatusPending})
+			Activity: s.Activity, Drug: s.Drug, Dose: s.Dose, Route: s.Route, Notes: s.Notes, Status: domain.StepStatusPending, Version: 1})
 	}
 	w.initiated = domain.PlanInitiated{PlanID: id(30), AllianceID: id(10), ProtocolID: id(20), ProtocolVersion: 1,
 		ContentHash: pub1.ContentHash, PatientRef: w.initiate.PatientRef, StartDate: w.day0,
@@ -331,8 +332,14 @@ func TestDecidePlanRevise(t *testing.T) {
 		By: w.lead, At: at}
 	withM := func(f func(*domain.RevisePlan)) domain.RevisePlan { c := moveV2; f(&c); return c }
 	movedV2 := domain.PlanRevised{PlanID: id(30), Revision: 1, Reason: moveV2.Reason, FromVersion: 1, ToVersion: 2,
-		ContentHash: w.v2.ContentHash, FlagCleared: true, At: at}
-	onV2 := func(r domain.PlanRevised) domain.PlanRevised { r.FlagCleared = false; r.Revision = 2; return r }(movedV2)
+		ContentHash: w.v2.ContentHash, VersionChanges: stepsAsChanges(w.v2.Steps, 2), FlagCleared: true, At: at}
+	// after the first revision: d4-prednisone is cancelled (history), the lead's G-CSF
+	// step is its own and stays, every other pending step becomes version 2's.
+	onV2 := func(r domain.PlanRevised) domain.PlanRevised {
+		r.FlagCleared, r.Revision = false, 2
+		r.VersionChanges = stepsAsChanges(w.v2.Steps, 2, "d4-prednisone")
+		return r
+	}(movedV2)
 	d0Done := planStepCompleted(w.lead, "d0-vincristine", t0.Add(4*time.Hour))
 
 	runSpecs(t, domain.DecidePlan, []spec[domain.PlanCommand]{
@@ -713,4 +720,18 @@ func TestPlanErrorsSayWhatToDo(t *testing.T) {
 			}
 		})
 	}
+}
+
+// stepsAsChanges is what a move onto version v brings for steps already in the plan:
+// each step made exactly the version's step, except the ids named.
+func stepsAsChanges(steps []domain.ProtocolStep, v int, except ...string) []domain.PlanStepChange {
+	var out []domain.PlanStepChange
+	for _, s := range steps {
+		if slices.Contains(except, s.StepID) {
+			continue
+		}
+		out = append(out, domain.PlanStepChange{Action: domain.PlanChangeModify, StepID: s.StepID, Version: v, DayOffset: s.DayOffset,
+			Activity: s.Activity, Drug: s.Drug, Dose: s.Dose, Route: s.Route, Notes: s.Notes})
+	}
+	return out
 }

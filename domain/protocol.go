@@ -360,7 +360,7 @@ func decideDraftProtocol(p Protocol, c DraftProtocol) ([]Event, error) {
 	}
 	return []Event{ProtocolDrafted{ProtocolID: c.ProtocolID, AllianceID: c.Alliance.ID, Title: c.Title,
 		Indication: c.Indication, LeadHospitalID: c.Alliance.LeadHospitalID,
-		LeadDepartmentID: c.Alliance.LeadDepartmentID, DraftedAt: c.At}}, nil
+		LeadDepartmentID: c.By.DepartmentID, DraftedAt: c.At}}, nil
 }
 
 func decidePublishProtocolVersion(p Protocol, c PublishProtocolVersion) ([]Event, error) {

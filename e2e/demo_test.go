@@ -96,6 +96,22 @@ func TestDemoServes(t *testing.T) {
 	if num(al, "members", "active") != 144 || str(al, "kind") != "specialist" {
 		t.Errorf("lymphoma alliance view: got %v active members, kind %q; want 144 specialist", field(al, "members"), str(al, "kind"))
 	}
+	// 李惠利's alliance is led by two departments (消化内科 and 胃肠外科)
+	lihuili := 0
+	for name, id := range facts.alliances {
+		if !strings.Contains(name, "李惠利") {
+			continue
+		}
+		lihuili++
+		surgeon := srv.token(facts.leads[id], "gi-surgery", "lihuili-gi-surgery", "lead")
+		v := srv.get(&surgeon, after("/v1/alliances/"+id, head), nil)
+		if got := mustJSON(t, field(v, "leadDepartments")); got != `["gastroenterology","gi-surgery"]` {
+			t.Errorf("李惠利 alliance lead departments: got %s, want gastroenterology and gi-surgery", got)
+		}
+	}
+	if lihuili != 1 {
+		t.Errorf("demo: %d 李惠利 alliances among %v, want 1", lihuili, facts.alliances)
+	}
 	members := srv.get(&lead, after("/v1/alliances/"+lymphoma+"/members", head), nil)
 	if got := len(list(members, "items")); got != 144 {
 		t.Errorf("lymphoma roster: got %d members, want 144", got)

@@ -358,10 +358,16 @@ func versionWithdrawn(t *testing.T, s *server, w *world) {
 		"steps": []map[string]any{
 			{"stepId": "c1-rituximab", "dayOffset": 0, "activity": "Rituximab", "drug": "rituximab", "dose": "375 mg/m2", "route": "iv"},
 			{"stepId": "c1-chop", "dayOffset": 1, "activity": "CHOP", "drug": "cyclophosphamide", "dose": "750 mg/m2 (max 2 g)", "route": "iv"},
-			{"stepId": "c1-cbc", "dayOffset": 10, "activity": "Blood count at nadir"},
+			{"stepId": "c1-cbc-d7", "dayOffset": 7, "activity": "Blood count on day 7"},
 		}}, http.StatusOK)
-	rev := s.command(&w.lead, "/v1/plans/"+w.plan2ID+"/revisions", map[string]any{"reason": "move onto the corrected version 2",
-		"version": 2}, http.StatusOK)
+	// Member B holds plan 2 and still follows version 1: the move waits for its adoption.
+	moveV2 := map[string]any{"reason": "move onto the corrected version 2", "version": 2}
+	s.refused(&w.lead, http.MethodPost, "/v1/plans/"+w.plan2ID+"/revisions", moveV2, http.StatusConflict, "forbidden_transition")
+	s.command(&w.memberB, "/v1/protocols/"+w.protocolID+"/adoptions/"+w.bHID+"/upgrade", map[string]any{"version": 2}, http.StatusOK)
+	rev := s.command(&w.lead, "/v1/plans/"+w.plan2ID+"/revisions", moveV2, http.StatusOK)
+	// Version 2 replaced the nadir count on day 10: that step is cancelled, not recordable.
+	s.refused(&w.memberB, http.MethodPost, "/v1/plans/"+w.plan2ID+"/steps/c1-cbc/complete", map[string]any{},
+		http.StatusConflict, "forbidden_transition")
 	v := s.get(&w.memberB, after("/v1/plans/"+w.plan2ID, rev.Position), nil)
 	if v["flagged"] != false || num(v, "protocol", "version") != 2 {
 		t.Fatalf("plan 2 after the revision onto version 2: flagged %v, version %v; want false, 2", v["flagged"], num(v, "protocol", "version"))

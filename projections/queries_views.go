@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/medalliance/allianced/adapters/eventstore"
@@ -95,7 +96,7 @@ func (q *Queries) Plan(ctx context.Context, planID string, minPos eventstore.Pos
 }
 
 // planFields are the fields of the plan hash that Plan reads, in planDocOf's order.
-var planFields = []string{"json", "responsible", "lead", "leadDepartment", "alliance", "version", "position", "degraded"}
+var planFields = []string{"json", "responsible", "lead", "leadDepartment", "alliance", "version", "position", "degraded", "holders"}
 
 // planDocOf decodes an HMGET of planFields; found is false when the hash holds no JSON,
 // degraded is the plan's Degradation (JSON) when it is degraded.
@@ -116,8 +117,12 @@ func planDocOf(vals []any) (doc PlanDoc, found bool, degraded string) {
 	}
 	v, _ := strconv.ParseUint(str(5), 10, 64)
 	p, _ := strconv.ParseUint(str(6), 10, 64)
+	var holders []string
+	if h := str(8); h != "" {
+		holders = strings.Split(h, ",")
+	}
 	return PlanDoc{JSON: []byte(data), Responsible: str(1), Lead: str(2), LeadDepartment: str(3), AllianceID: str(4),
-		Version: v, Position: eventstore.Position(p)}, true, ""
+		Version: v, Position: eventstore.Position(p), FormerHolders: holders}, true, ""
 }
 
 // HospitalPlans returns the plans a hospital leads or is responsible for, the one whose

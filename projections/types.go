@@ -40,15 +40,17 @@ type MemberCounts struct {
 
 // AllianceView is an alliance's header: who leads it and how many members it has.
 type AllianceView struct {
-	AllianceID string              `json:"allianceId"`
-	Name       string              `json:"name"`
-	Specialty  string              `json:"specialty"`
-	Kind       string              `json:"kind"`
-	Lead       LeadView            `json:"lead"`
-	FoundedAt  time.Time           `json:"foundedAt"`
-	Members    MemberCounts        `json:"members"`
-	Version    uint64              `json:"version"`
-	Position   eventstore.Position `json:"position"`
+	AllianceID string   `json:"allianceId"`
+	Name       string   `json:"name"`
+	Specialty  string   `json:"specialty"`
+	Kind       string   `json:"kind"`
+	Lead       LeadView `json:"lead"`
+	// LeadDepartments are every department leading the alliance, the founding one first.
+	LeadDepartments []string            `json:"leadDepartments,omitempty"`
+	FoundedAt       time.Time           `json:"foundedAt"`
+	Members         MemberCounts        `json:"members"`
+	Version         uint64              `json:"version"`
+	Position        eventstore.Position `json:"position"`
 }
 
 // MemberView is one hospital's admission to an alliance (the roster's row).
@@ -120,14 +122,17 @@ type PlanProtocolRef struct {
 
 // PlanRevisionView is one numbered revision of a plan.
 type PlanRevisionView struct {
-	Revision    int                     `json:"revision"`
-	Reason      string                  `json:"reason"`
-	FromVersion int                     `json:"fromVersion"`
-	ToVersion   int                     `json:"toVersion"`
-	Changes     []domain.PlanStepChange `json:"changes,omitempty"`
-	FlagCleared bool                    `json:"flagCleared,omitempty"`
-	By          domain.Actor            `json:"by"`
-	At          time.Time               `json:"at"`
+	Revision    int    `json:"revision"`
+	Reason      string `json:"reason"`
+	FromVersion int    `json:"fromVersion"`
+	ToVersion   int    `json:"toVersion"`
+	// VersionChanges are the step changes the move onto ToVersion brought; Changes the
+	// lead's own changes on top.
+	VersionChanges []domain.PlanStepChange `json:"versionChanges,omitempty"`
+	Changes        []domain.PlanStepChange `json:"changes,omitempty"`
+	FlagCleared    bool                    `json:"flagCleared,omitempty"`
+	By             domain.Actor            `json:"by"`
+	At             time.Time               `json:"at"`
 }
 
 // PlanDeviationView is a deviation the responsible hospital reported.
@@ -232,6 +237,9 @@ type PlanDoc struct {
 	AllianceID     string
 	Version        uint64
 	Position       eventstore.Position
+	// FormerHolders are the hospitals that were responsible for the plan before (a
+	// hospital that held a plan keeps reading its whole history).
+	FormerHolders []string
 }
 
 // DispatchView is one expert dispatch.

@@ -35,6 +35,8 @@ func needs(ks keyspace, e event) []docRef {
 		return []docRef{hospitalRef(ks, ev.HospitalID)}
 	case domain.AllianceFounded:
 		return []docRef{allianceRef(ks, ev.AllianceID)}
+	case domain.AllianceLeadDepartmentAdded:
+		return []docRef{allianceRef(ks, ev.AllianceID)}
 	case domain.AllianceMemberAdmitted:
 		return []docRef{allianceRef(ks, ev.AllianceID), memberRef(ks, ev.AllianceID, ev.HospitalID)}
 	case domain.AllianceMemberSuspended:
@@ -141,7 +143,7 @@ func applyEvent(b *batch, e event) error {
 	case domain.HospitalRegistered, domain.HospitalDepartmentAdded:
 		return applyHospital(b, e)
 	case domain.AllianceFounded, domain.AllianceMemberAdmitted, domain.AllianceMemberSuspended,
-		domain.AllianceMemberReinstated, domain.AllianceMemberWithdrawn:
+		domain.AllianceMemberReinstated, domain.AllianceMemberWithdrawn, domain.AllianceLeadDepartmentAdded:
 		return applyAlliance(b, e)
 	case domain.ProtocolDrafted, domain.ProtocolVersionPublished, domain.ProtocolVersionWithdrawn, domain.ProtocolRetired:
 		return applyProtocol(b, e)

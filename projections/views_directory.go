@@ -27,8 +27,17 @@ func applyAlliance(b *batch, e event) error {
 	if ev, ok := e.ev.(domain.AllianceFounded); ok {
 		a := &AllianceView{AllianceID: ev.AllianceID, Name: ev.Name, Specialty: ev.Specialty, Kind: ev.Kind,
 			Lead: LeadView{HospitalID: ev.LeadHospitalID, HospitalName: ev.LeadHospitalName,
-				DepartmentID: ev.LeadDepartmentID, RegionCode: ev.LeadRegionCode},
+				DepartmentID: ev.LeadDepartmentID, RegionCode: ev.LeadRegionCode}, LeadDepartments: []string{ev.LeadDepartmentID},
 			FoundedAt: ev.FoundedAt.UTC(), Version: e.ver, Position: e.pos}
+		return putDoc(b, allianceRef(b.ks, ev.AllianceID), a)
+	}
+	if ev, ok := e.ev.(domain.AllianceLeadDepartmentAdded); ok {
+		a, err := getDoc[AllianceView](b, allianceRef(b.ks, ev.AllianceID))
+		if err != nil || a == nil {
+			return err
+		}
+		a.LeadDepartments = append(a.LeadDepartments, ev.DepartmentID)
+		a.Version, a.Position = e.ver, e.pos
 		return putDoc(b, allianceRef(b.ks, ev.AllianceID), a)
 	}
 	var allianceID, hospitalID string

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -201,7 +202,7 @@ func (ks keyspace) flushPlan(pipe redis.Pipeliner, ref docRef, val any) error {
 	}
 	ctx := context.Background()
 	pipe.HSet(ctx, ref.key, "json", data, "responsible", p.ResponsibleHospitalID, "lead", p.Lead.HospitalID,
-		"leadDepartment", p.Lead.DepartmentID, "alliance", p.AllianceID,
+		"leadDepartment", p.Lead.DepartmentID, "alliance", p.AllianceID, "holders", strings.Join(p.formerHolders(), ","),
 		"version", p.Version, "position", uint64(p.Position))
 	now := p.listedUnder()
 	for _, h := range d.indexed {
@@ -242,6 +243,10 @@ func appendStep(buf []byte, s *domain.PlanStep) ([]byte, error) {
 	buf = appendOptString(buf, `,"notes":`, s.Notes)
 	buf = append(buf, `,"status":`...)
 	buf = appendJSONString(buf, s.Status)
+	if s.Version != 0 {
+		buf = append(buf, `,"version":`...)
+		buf = strconv.AppendInt(buf, int64(s.Version), 10)
+	}
 	if r := s.Record; r != nil {
 		buf = append(buf, `,"record":{"hospitalId":`...)
 		buf = appendJSONString(buf, r.HospitalID)
@@ -355,6 +360,11 @@ func applyPlan(b *batch, e event) error {
 			title = pr.Title
 		}
 		steps := append([]domain.PlanStep{}, ev.Steps...)
+		for i := range steps { // as domain.Plan does: a step of an older event has no version
+			if steps[i].Version == 0 {
+				steps[i].Version = ev.ProtocolVersion
+			}
+		}
 		d := &planDoc{view: PlanView{PlanID: ev.PlanID, AllianceID: ev.AllianceID, PatientRef: ev.PatientRef,
 			Lead:                  LeadView{HospitalID: ev.LeadHospitalID, DepartmentID: ev.LeadDepartmentID},
 			Protocol:              PlanProtocolRef{ProtocolID: ev.ProtocolID, Version: ev.ProtocolVersion, Title: title, ContentHash: ev.ContentHash},
@@ -413,10 +423,14 @@ func applyPlan(b *batch, e event) error {
 		p.setStep(ev.StepID, domain.StepStatusSkipped, &domain.PlanStepRecord{HospitalID: ev.HospitalID,
 			DepartmentID: ev.DepartmentID, UserID: ev.UserID, At: ev.At.UTC(), SkipReason: ev.Reason})
 	case domain.PlanRevised:
+		p.applyChanges(ev.VersionChanges)
 		p.applyChanges(ev.Changes)
+		if ev.LocalDeviationsVersion != 0 {
+			p.LocalDeviations = append([]domain.LocalDeviation(nil), ev.LocalDeviations...)
+		}
 		p.Revision = ev.Revision
 		p.Revisions = append(p.Revisions, PlanRevisionView{Revision: ev.Revision, Reason: ev.Reason,
-			FromVersion: ev.FromVersion, ToVersion: ev.ToVersion, Changes: ev.Changes, FlagCleared: ev.FlagCleared,
+			FromVersion: ev.FromVersion, ToVersion: ev.ToVersion, VersionChanges: ev.VersionChanges, Changes: ev.Changes, FlagCleared: ev.FlagCleared,
 			By: e.actor, At: ev.At.UTC()})
 		if ev.ToVersion != p.Protocol.Version {
 			from, to, protocolID := p.Protocol.Version, ev.ToVersion, p.Protocol.ProtocolID
@@ -480,6 +494,23 @@ func finishPlan(b *batch, d *planDoc, e event) {
 	b.planChanged(p.PlanID, e.pos)
 }
 
+// formerHolders are the hospitals that were responsible for the plan at some time
+// (every handover's receiver and every escalation's sender), so they keep reading it.
+func (p *PlanView) formerHolders() []string {
+	var out []string
+	for _, t := range p.Handovers {
+		if !slices.Contains(out, t.ToHospitalID) {
+			out = append(out, t.ToHospitalID)
+		}
+	}
+	for _, t := range p.Escalations {
+		if !slices.Contains(out, t.FromHospitalID) {
+			out = append(out, t.FromHospitalID)
+		}
+	}
+	return out
+}
+
 func (p *PlanView) setStep(stepID, status string, rec *domain.PlanStepRecord) {
 	for i := range p.Steps {
 		if p.Steps[i].StepID == stepID {
@@ -501,11 +532,12 @@ func (p *PlanView) applyChanges(changes []domain.PlanStepChange) {
 		switch {
 		case c.Action == domain.PlanChangeAdd && i < 0:
 			p.Steps = append(p.Steps, domain.PlanStep{StepID: c.StepID, DayOffset: c.DayOffset, DueDate: due,
-				Activity: c.Activity, Drug: c.Drug, Dose: c.Dose, Route: c.Route, Notes: c.Notes, Status: domain.StepStatusPending})
+				Activity: c.Activity, Drug: c.Drug, Dose: c.Dose, Route: c.Route, Notes: c.Notes, Status: domain.StepStatusPending, Version: c.Version})
 		case c.Action == domain.PlanChangeModify && i >= 0:
 			s := &p.Steps[i]
 			s.DayOffset, s.DueDate = c.DayOffset, due
 			s.Activity, s.Drug, s.Dose, s.Route, s.Notes = c.Activity, c.Drug, c.Dose, c.Route, c.Notes
+			s.Version = c.Version
 		case c.Action == domain.PlanChangeCancel && i >= 0:
 			p.Steps[i].Status = domain.StepStatusCancelled
 		}

@@ -101,3 +101,33 @@ func (a *App) memberStatus(ctx context.Context, call Call, in MemberStatusInput,
 		return domain.DecideAlliance(s, build(at))
 	})
 }
+
+// AddLeadDepartmentInput names a department of the lead hospital that leads the
+// alliance alongside the existing lead departments.
+type AddLeadDepartmentInput struct {
+	AllianceID   string `json:"-"`
+	DepartmentID string `json:"departmentId"`
+}
+
+// AddLeadDepartment makes another department of the lead hospital a lead department
+// (a current lead department); the lead hospital is loaded so the department is checked.
+func (a *App) AddLeadDepartment(ctx context.Context, call Call, in AddLeadDepartmentInput) (Outcome, error) {
+	if err := validID("allianceId", in.AllianceID); err != nil {
+		return Outcome{}, err
+	}
+	al, err := load[domain.Alliance](ctx, a, domain.AllianceStream(in.AllianceID))
+	if err != nil {
+		return Outcome{}, err
+	}
+	var lead domain.Hospital
+	if al.Exists() {
+		if lead, err = load[domain.Hospital](ctx, a, domain.HospitalStream(al.LeadHospitalID)); err != nil {
+			return Outcome{}, err
+		}
+	}
+	at := a.Now()
+	return handle(ctx, a, call, at, in.AllianceID, domain.AllianceStream(in.AllianceID), func(s domain.Alliance) ([]domain.Event, error) {
+		return domain.DecideAlliance(s, domain.AddLeadDepartment{AllianceID: in.AllianceID, Lead: lead, DepartmentID: in.DepartmentID,
+			By: call.Actor, At: at})
+	})
+}

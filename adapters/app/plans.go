@@ -110,8 +110,9 @@ type RevisePlanInput struct {
 	Changes []domain.PlanStepChange `json:"changes,omitempty"`
 }
 
-// RevisePlan revises the plan (lead department); the plan's protocol is loaded so a
-// new version can be checked as published.
+// RevisePlan revises the plan (lead department); on a move onto a newer version the
+// plan's protocol (to check the version and bring its steps) and the holding member's
+// adoption (which must be of that version) are loaded for the domain's rules.
 func (a *App) RevisePlan(ctx context.Context, call Call, in RevisePlanInput) (Outcome, error) {
 	if err := validID("planId", in.PlanID); err != nil {
 		return Outcome{}, err
@@ -121,14 +122,21 @@ func (a *App) RevisePlan(ctx context.Context, call Call, in RevisePlanInput) (Ou
 		return Outcome{}, err
 	}
 	var proto domain.Protocol
+	var adoption domain.Adoption
 	if plan.Exists() && in.Version != 0 {
 		if proto, err = load[domain.Protocol](ctx, a, domain.ProtocolStream(plan.ProtocolID)); err != nil {
 			return Outcome{}, err
 		}
+		// the hospital holding the plan must have adopted the version it moves to
+		if !plan.HeldByLead() {
+			if adoption, err = load[domain.Adoption](ctx, a, domain.AdoptionStream(plan.ProtocolID, plan.ResponsibleHospital)); err != nil {
+				return Outcome{}, err
+			}
+		}
 	}
 	at := a.Now()
 	return a.planCmd(ctx, call, in.PlanID, at, domain.RevisePlan{PlanID: in.PlanID, Reason: in.Reason, Version: in.Version,
-		Protocol: proto, Changes: in.Changes, By: call.Actor, At: at})
+		Protocol: proto, Adoption: adoption, Changes: in.Changes, By: call.Actor, At: at})
 }
 
 // DeviationInput reports a departure from the plan; DeviationID may be chosen by the

@@ -29,6 +29,8 @@ func TestEveryRoute(t *testing.T) {
 	ok(w.admin, "/v1/hospitals/"+w.m2+"/departments", `{"id":"haem","name":"血液科"}`)
 	ok(w.leadTok, al+"/members/"+w.m2+"/suspend", `{"reason":"quality review"}`)
 	ok(w.leadTok, al+"/members/"+w.m2+"/reinstate", `{"reason":"review passed"}`)
+	ok(w.admin, "/v1/hospitals/"+w.lead+"/departments", `{"id":"gi-surgery","name":"胃肠外科"}`)
+	ok(w.leadTok, al+"/lead-departments", `{"departmentId":"gi-surgery"}`)
 
 	proto := ok(w.leadTok, al+"/protocols", `{"title":"R-CHOP","indication":"DLBCL"}`)["id"].(string)
 	pr := "/v1/protocols/" + proto

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -299,17 +300,25 @@ func (s *Server) getPlan(c echo.Context, p *Claims) error {
 }
 
 // mayReadPlan: the responsible hospital, the lead department of the plan's alliance,
-// and auditors read a plan.
+// auditors, and every hospital that held the plan before read a plan.
+//
+// A former holder reads the plan's whole timeline, also what happened after it passed
+// the patient on (浦南 sees the outcome after sending the patient up): "for the time it
+// held it" is why it may read (its own care is part of the record and the patient may
+// come back), not a cut-off of what it reads. It can no longer change anything: the
+// commands check the responsible hospital, and the plan leaves its work list.
 func mayReadPlan(p *Claims, doc projections.PlanDoc) error {
 	switch {
 	case readAll(p):
 		return nil
 	case p.HospitalID == doc.Responsible:
 		return nil
+	case p.HospitalID != "" && slices.Contains(doc.FormerHolders, p.HospitalID):
+		return nil
 	case p.HospitalID == doc.Lead && (doc.LeadDepartment == "" || p.DepartmentID == doc.LeadDepartment):
 		return nil
 	}
-	return domain.Errorf(domain.CodeForbidden, "only the responsible hospital and the alliance's lead department read this plan")
+	return domain.Errorf(domain.CodeForbidden, "only the responsible hospital, hospitals that held the plan before, and the alliance's lead department read this plan")
 }
 
 // partyOrAuditor allows a dispatch or consult to its requesting hospital, its lead

@@ -59,6 +59,11 @@ func (s *Server) table() []route {
 				in.AllianceID = pid(c)
 				return nil
 			}, s.deps.App.AdmitMember)},
+		{method: http.MethodPost, path: "/v1/alliances/:id/lead-departments", op: "addLeadDepartment", summary: "Make another department of the lead hospital a lead department (a lead department).",
+			roles: leadOnly, body: app.AddLeadDepartmentInput{}, h: command(s, leadOnly, false, func(c echo.Context, in *app.AddLeadDepartmentInput) error {
+				in.AllianceID = pid(c)
+				return nil
+			}, s.deps.App.AddLeadDepartment)},
 		s.memberStatusRoute("suspend", "suspendMember", "Suspend an active member (lead department).", leadOnly, s.deps.App.SuspendMember),
 		s.memberStatusRoute("reinstate", "reinstateMember", "Reinstate a suspended member (lead department).", leadOnly, s.deps.App.ReinstateMember),
 		s.memberStatusRoute("withdraw", "withdrawMember", "End a membership (the lead department, or the member itself).", leadMember, s.deps.App.WithdrawMember),

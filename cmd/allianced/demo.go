@@ -393,6 +393,12 @@ func (d *demo) ningboAlliance(ctx context.Context) error {
 		return err
 	}
 	lead := d.actor("lihuili", "gastroenterology", "lihuili-alliance-office", "lead")
+	// 胃肠外科 leads the alliance alongside 消化内科: both moved expert studios into 北仑三院.
+	if _, err := d.run(ctx, lead, "lead-department:lihuili-city:gi-surgery", func(ctx context.Context, c app.Call) (app.Outcome, error) {
+		return d.app.AddLeadDepartment(ctx, c, app.AddLeadDepartmentInput{AllianceID: d.sum.id("lihuili-city"), DepartmentID: "gi-surgery"})
+	}); err != nil {
+		return err
+	}
 	start := d.now.Truncate(time.Hour)
 	year := domain.Window{Start: start, End: start.Add(365 * 24 * time.Hour)}
 	if err := d.dispatch(ctx, dispatchPlan{key: "lihuili-shen", allianceKey: "lihuili-city", memberKey: "beilun3", memberDept: "gastroenterology",
