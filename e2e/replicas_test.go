@@ -196,7 +196,9 @@ func doubleBooking(t *testing.T, rs []*server, w *replicaSetup) {
 	t.Helper()
 	day := time.Now().UTC().Add(72 * time.Hour).Truncate(24 * time.Hour)
 	for round := range 4 {
-		expert := fmt.Sprintf("01JE2EEXPERT%014d", round+1)
+		// Only registered practitioners are booked: one per round, at the lead hospital.
+		expert := rs[round%len(rs)].command(&w.lead, "/v1/practitioners", map[string]any{"hospitalId": w.leadHID, "departmentId": "hematology",
+			"name": fmt.Sprintf("赵医生%d", round+1), "title": "主任医师", "specialties": []string{"淋巴瘤"}}, http.StatusCreated).ID
 		start := day.Add(time.Duration(round) * 24 * time.Hour)
 		var dispatches []string
 		for i := range rs {
@@ -217,7 +219,7 @@ func doubleBooking(t *testing.T, rs []*server, w *replicaSetup) {
 			go func() {
 				defer wg.Done()
 				<-gate
-				st, body, err := rs[i].tryPost(&w.lead, "/v1/dispatches/"+dispatches[i]+"/assign", map[string]any{"expertId": expert, "expertName": "赵医生"})
+				st, body, err := rs[i].tryPost(&w.lead, "/v1/dispatches/"+dispatches[i]+"/assign", map[string]any{"expertId": expert})
 				outcomes[i] = outcome{st, body, err}
 			}()
 		}

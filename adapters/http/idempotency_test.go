@@ -93,7 +93,8 @@ func TestIdempotentReplayChecksAuthority(t *testing.T) {
 	}
 	// An assignment (its own replay path: it books the expert before the dispatch).
 	disp := f.mustCreate("/v1/dispatches", w.m1Tok, fmt.Sprintf(`{"allianceId":%q,"kind":"clinic","specialty":"haematology","window":{"start":"2026-11-23T09:00:00Z","end":"2026-11-23T17:00:00Z"}}`, w.alliance))
-	assign := `{"expertId":"01J0000000000000000000EXP1","expertName":"王主任"}`
+	expert := f.mustCreate("/v1/practitioners", w.leadTok, fmt.Sprintf(`{"hospitalId":%q,"departmentId":"haem","name":"王主任","title":"主任医师","specialties":["淋巴瘤"]}`, w.lead))
+	assign := fmt.Sprintf(`{"expertId":%q}`, expert)
 	assigned := f.do(http.MethodPost, "/v1/dispatches/"+disp+"/assign", w.leadTok, assign, "Idempotency-Key", "assign-K")
 	if assigned.status != http.StatusOK {
 		t.Fatalf("assign: %d %s", assigned.status, assigned.body)

@@ -16,10 +16,10 @@ func TestCancelPositionCoversTheRelease(t *testing.T) {
 	f := newFixture(t, withViews(t))
 	w := f.world()
 	for i := range 4 {
-		expert := fmt.Sprintf("01J0000000000000000000EXP%d", i)
+		expert := f.mustCreate("/v1/practitioners", w.leadTok, fmt.Sprintf(`{"hospitalId":%q,"departmentId":"haem","name":"王主任%d","title":"主任医师","specialties":["淋巴瘤"]}`, w.lead, i))
 		window := fmt.Sprintf(`{"start":"2026-12-0%dT09:00:00Z","end":"2026-12-0%dT17:00:00Z"}`, i+1, i+1)
 		disp := f.mustCreate("/v1/dispatches", w.m1Tok, fmt.Sprintf(`{"allianceId":%q,"kind":"clinic","specialty":"haematology","window":%s}`, w.alliance, window))
-		if r := f.do("POST", "/v1/dispatches/"+disp+"/assign", w.leadTok, `{"expertId":"`+expert+`","expertName":"王主任"}`); r.status != 200 {
+		if r := f.do("POST", "/v1/dispatches/"+disp+"/assign", w.leadTok, `{"expertId":"`+expert+`"}`); r.status != 200 {
 			t.Fatalf("assign: %d %s", r.status, r.body)
 		}
 		r := f.do("POST", "/v1/dispatches/"+disp+"/cancel", w.leadTok, `{"reason":"patient transferred"}`)
