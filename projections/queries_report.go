@@ -44,7 +44,7 @@ func (q *Queries) AllianceReport(ctx context.Context, rq report.Query, minPos ev
 	for range 3 {
 		want := []string{report.Total}
 		for _, h := range scopes {
-			if rq.Only == "" || h == rq.Only {
+			if rq.Rows(h) {
 				want = append(want, h)
 			}
 		}

@@ -237,6 +237,13 @@ type Query struct {
 	Cut  time.Time
 	// Only limits the rows to one hospital ("" for every hospital).
 	Only string
+	// TotalsOnly leaves every hospital's row out (the alliance's totals alone).
+	TotalsOnly bool
+}
+
+// Rows reports whether hospital h's row belongs in the query's report.
+func (q Query) Rows(h string) bool {
+	return h != Total && !q.TotalsOnly && (q.Only == "" || h == q.Only)
 }
 
 // Through is the instant the query's figures run to.
@@ -253,7 +260,7 @@ func Assemble(q Query, raws map[string]Raw) Report {
 	rep.Total = Build(raws[Total])
 	ids := make([]string, 0, len(raws))
 	for h, r := range raws {
-		if h != Total && (q.Only == "" || h == q.Only) && !r.Empty() {
+		if q.Rows(h) && !r.Empty() {
 			ids = append(ids, h)
 		}
 	}
