@@ -48,13 +48,13 @@ func (s *Server) reportRoutes() []route {
 	return []route{
 		{method: http.MethodGet, path: "/v1/alliances/:id/report", op: "allianceReport", resp: report.Report{}, kind: respJSON, query: reportParams,
 			summary: "The alliance's performance and quality report for a month, quarter or year, as of any past date: referrals up and down with green-channel times, consults, expert visits, plans, adherence, deviations, protocol currency, per member and in total (lead departments and auditors: every member; a member: its own row and the totals).",
-			h: s.reportJSON},
+			h:       s.reportJSON},
 		{method: http.MethodGet, path: "/v1/alliances/:id/report.csv", op: "allianceReportCSV", kind: respCSV, query: reportParams,
 			summary: "The alliance report as CSV (UTF-8 with BOM): one row for the alliance's totals and one per member the caller may read.",
-			h: s.reportCSV},
+			h:       s.reportCSV},
 		{method: http.MethodGet, path: "/v1/alliances/:id/report.html", op: "allianceReportHTML", kind: respHTML, query: reportParams,
 			summary: "The alliance report as a printable HTML page with charts (inline SVG, no script or network needed).",
-			h: s.reportHTML},
+			h:       s.reportHTML},
 	}
 }
 
