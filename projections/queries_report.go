@@ -72,6 +72,17 @@ func (q *Queries) AllianceReport(ctx context.Context, rq report.Query, minPos ev
 				}
 				cmds[i] = c
 			}
+			// The other hospitals' adoption gauges: whether each is on the current
+			// versions counts in the totals.
+			others := map[string][]*redis.SliceCmd{}
+			for _, h := range scopes {
+				if rq.Rows(h) {
+					continue
+				}
+				for _, bk := range gauge {
+					others[h] = append(others[h], pipe.HMGet(ctx, ks.reportBucket(rq.AllianceID, h, bk), report.GaugeAdoptions, report.GaugeAdoptionsCurrent))
+				}
+			}
 			var nameCmd *redis.SliceCmd
 			if len(want) > 1 {
 				nameCmd = pipe.HMGet(ctx, ks.hospitals(), want[1:]...)
@@ -101,6 +112,25 @@ func (q *Queries) AllianceReport(ctx context.Context, rq report.Query, minPos ev
 							}
 							for _, v := range vals {
 								r.Samples[m] = append(r.Samples[m], int64(v.Score))
+							}
+						}
+					}
+					raws[h] = r
+				}
+				for h, cs := range others {
+					r := report.Raw{Counters: map[string]int64{}}
+					for _, c := range cs {
+						vals, err := c.Result()
+						if err != nil && !errors.Is(err, redis.Nil) {
+							return unavailable(err)
+						}
+						for i, m := range []string{report.GaugeAdoptions, report.GaugeAdoptionsCurrent} {
+							if s, ok := vals[i].(string); ok {
+								n, err := strconv.ParseInt(s, 10, 64)
+								if err != nil {
+									return domain.Errorf(domain.CodeInternal, "report bucket field %s holds %q", m, s)
+								}
+								r.Counters[m] += n
 							}
 						}
 					}

@@ -133,6 +133,12 @@ func TestReportViewsEqualRecompute(t *testing.T) {
 				t.Fatal(err)
 			}
 			sameReport(t, fmt.Sprintf("member %s of %s, %s", only, a.ID, p.Key), got, report.Sum(facts, rq))
+			rq.Only, rq.TotalsOnly = "", true
+			got, err = q.AllianceReport(ctx, rq, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sameReport(t, fmt.Sprintf("totals of %s, %s", a.ID, p.Key), got, report.Sum(facts, rq))
 		}
 	}
 	// The figures move: the test would not notice a report of zeros.
@@ -175,7 +181,7 @@ func TestReportViewsEqualRecompute(t *testing.T) {
 		onCut.AsOf, onCut.Through = got.AsOf, got.Through
 		sameReport(t, fmt.Sprintf("%s as of %s against the log cut at the end of that day", p.Key, date), got, onCut)
 	}
-	t.Logf("%d period reports and 24 as-of reports equal their recompute", 2*checked)
+	t.Logf("%d period reports and 24 as-of reports equal their recompute", 3*checked)
 }
 
 // TestReportViewsEqualRecomputeOnRandomWalks checks the same equality on the seeded

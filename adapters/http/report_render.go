@@ -227,10 +227,14 @@ func trendChart(trend []report.Report) template.HTML {
 	max = niceMax(max)
 	var b strings.Builder
 	plotH := float64(h - top - bottom)
-	for i := 0; i <= 4; i++ {
-		y := float64(top) + plotH*float64(i)/4
+	ticks := 4
+	if math.Mod(max, 5) == 0 {
+		ticks = 5
+	}
+	for i := 0; i <= ticks; i++ {
+		y := float64(top) + plotH*float64(i)/float64(ticks)
 		fmt.Fprintf(&b, `<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" stroke="#ddd"/><text x="%d" y="%.1f" font-size="10" text-anchor="end">%s</text>`,
-			left, w-8, y, y, left-4, y+3, strconv.FormatFloat(max*float64(4-i)/4, 'f', -1, 64))
+			left, w-8, y, y, left-4, y+3, strconv.FormatFloat(max*float64(ticks-i)/float64(ticks), 'f', -1, 64))
 	}
 	n := max1(len(trend))
 	groupW := float64(w-left-8) / float64(n)

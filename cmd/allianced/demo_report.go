@@ -68,6 +68,10 @@ func (d *demo) reportYear(ctx context.Context) error {
 		expertIDs[i] = id
 	}
 
+	if err := d.heartFailureProtocol(ctx, alliance, lead, towns, at); err != nil {
+		return err
+	}
+
 	var jobs []func(context.Context) error
 	// Visits: 240 over the year, a day each, patients adding up to 860.
 	extra := r.Perm(reportVisits)[:reportPatientsSeen-3*reportVisits]
@@ -199,6 +203,58 @@ func (d *demo) reportYear(ctx context.Context) error {
 		jobs = append(jobs, d.planJob(i, alliance, at(day, 10, 0), lead, townActor(town, "gp"), d.sum.id(towns[town]), delays, deviate, severity))
 	}
 	return runJobs(ctx, 6, jobs)
+}
+
+// heartFailureProtocol is the county community's chronic heart-failure protocol over the
+// year: published at its start and adopted by the three townships, revised after five
+// months (version 2: a titration visit added), adopted in version 2 by Meizipu and Datong
+// within weeks while Guanmiao stays on version 1, so the report's "members on the current
+// protocol version" moves.
+func (d *demo) heartFailureProtocol(ctx context.Context, alliance string, lead domain.Actor, towns []string, at func(day, hour, minute int) time.Time) error {
+	v1 := []domain.ProtocolStep{
+		{StepID: "gdmt", DayOffset: 0, Activity: "指南导向药物治疗 (GDMT): ACEI/ARNI + β 受体阻滞剂 + MRA", Drug: "sacubitril/valsartan", Dose: "50 mg bid", Route: domain.RouteOral},
+		{StepID: "followup-2w", DayOffset: 14, Activity: "2 周随访: 血压, 心率, 血钾, 肌酐"},
+		{StepID: "followup-3m", DayOffset: 90, Activity: "3 月随访: NT-proBNP, 心脏超声"},
+	}
+	v2 := append(append([]domain.ProtocolStep{}, v1[:2]...),
+		domain.ProtocolStep{StepID: "titration-6w", DayOffset: 42, Activity: "6 周剂量滴定: 逐步加至目标剂量"}, v1[2])
+	out, err := d.runAt(ctx, at(0, 9, 0), lead, "report:protocol:heart-failure", func(ctx context.Context, a *app.App, c app.Call) (app.Outcome, error) {
+		return a.DraftProtocol(ctx, c, app.DraftProtocolInput{AllianceID: alliance, Title: "慢性心力衰竭基层规范化管理", Indication: "chronic heart failure, HFrEF, at township level"})
+	})
+	if err != nil {
+		return err
+	}
+	pid := out.ID
+	d.remember("hengkou-heart-failure", "protocol", "慢性心力衰竭基层规范化管理", pid)
+	publish := func(day int, v int, steps []domain.ProtocolStep, note string) error {
+		_, err := d.runAt(ctx, at(day, 10, 0), lead, fmt.Sprintf("report:publish:heart-failure:v%d", v), func(ctx context.Context, a *app.App, c app.Call) (app.Outcome, error) {
+			return a.PublishProtocolVersion(ctx, c, app.PublishVersionInput{ProtocolID: pid, Steps: steps, Eligibility: "LVEF ≤ 40%, NYHA II-III", ChangeNote: note})
+		})
+		return err
+	}
+	if err := publish(0, 1, v1, "首版发布 (first publication)"); err != nil {
+		return err
+	}
+	for i, town := range towns {
+		if _, err := d.runAt(ctx, at(3+4*i, 11, 0), d.actor(town, "general-practice", town+"-gp", "member"), "report:adopt:heart-failure:"+town,
+			func(ctx context.Context, a *app.App, c app.Call) (app.Outcome, error) {
+				return a.AdoptProtocol(ctx, c, app.AdoptionInput{ProtocolID: pid, Version: 1})
+			}); err != nil {
+			return err
+		}
+	}
+	if err := publish(150, 2, v2, "增加 6 周剂量滴定随访 (a titration visit at six weeks)"); err != nil {
+		return err
+	}
+	for i, town := range towns[:2] {
+		if _, err := d.runAt(ctx, at(165+20*i, 11, 0), d.actor(town, "general-practice", town+"-gp", "member"), "report:upgrade:heart-failure:"+town,
+			func(ctx context.Context, a *app.App, c app.Call) (app.Outcome, error) {
+				return a.UpgradeAdoption(ctx, c, app.AdoptionInput{ProtocolID: pid, HospitalID: d.sum.id(town), Version: 2})
+			}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func b2i(b bool) int {

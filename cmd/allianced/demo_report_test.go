@@ -63,6 +63,14 @@ func TestDemoReportYear(t *testing.T) {
 			t.Errorf("%s over the year: got %d, want %d", m, year[m], n)
 		}
 	}
+	// Yesterday, the heart-failure protocol's version 2 is followed by two of the three
+	// townships (the post-PCI adoptions of today are not counted yet).
+	yesterday := today.AddDate(0, 0, -1)
+	rep := report.Sum(facts, report.Query{AllianceID: sum.id("hengkou-county"), Period: report.PeriodOf(report.Month, yesterday),
+		AsOf: yesterday.Format(time.DateOnly), Cut: today})
+	if p := rep.Total.Protocols; p != (report.ProtocolFigures{Adoptions: 3, AdoptionsOnCurrent: 2, MembersAdopting: 3, MembersOnCurrent: 2}) {
+		t.Errorf("protocol currency yesterday: %+v", p)
+	}
 	if year[report.GreenWithinTarget] < 25 || samples != 30 || year[report.StepsOnSchedule] == 0 || year[report.StepsOnSchedule] == year[report.StepsRecorded] ||
 		year[report.PlansCompleted] == 0 || year[report.PlansDiscontinued] == 0 {
 		t.Errorf("the year's figures: %v", year)

@@ -49,15 +49,11 @@ func (s *protocolsState) currency(h string) memberCurrency {
 	return c
 }
 
-func b2i(b bool) int64 {
-	if b {
-		return 1
-	}
-	return 0
-}
-
 // deriveProtocols emits the changes of the currency gauges an event of a protocol or an
-// adoption makes: every member whose figures it changes, before and after.
+// adoption makes: every member whose figures it changes, before and after. Only the
+// per-member sums are facts (adoptions, adoptions on the current version); whether a
+// member is "on the current version" is read from them at the report's instant (see
+// Assemble), so it does not depend on the order other protocols' events were recorded.
 func deriveProtocols(ents Entities, e domain.Event) ([]Fact, error) {
 	var alliance, protocolID, hospital string
 	var at time.Time
@@ -141,8 +137,6 @@ func deriveProtocols(ents Entities, e domain.Event) ([]Fact, error) {
 		}
 		add(GaugeAdoptions, a.adoptions-b.adoptions)
 		add(GaugeAdoptionsCurrent, a.current-b.current)
-		add(GaugeMembersAdopting, b2i(a.adoptions > 0)-b2i(b.adoptions > 0))
-		add(GaugeMembersCurrent, b2i(a.adoptions > 0 && a.current == a.adoptions)-b2i(b.adoptions > 0 && b.current == b.adoptions))
 	}
 	return out, put(ents, key, st)
 }

@@ -257,6 +257,7 @@ func (q Query) Through() time.Time {
 // Assemble builds the report from each scope's sums (Total's included).
 func Assemble(q Query, raws map[string]Raw) Report {
 	rep := Report{AllianceID: q.AllianceID, Period: q.Period, AsOf: q.AsOf, Through: q.Through(), Members: []Row{}}
+	setMemberCurrency(raws)
 	rep.Total = Build(raws[Total])
 	ids := make([]string, 0, len(raws))
 	for h, r := range raws {
@@ -269,6 +270,34 @@ func Assemble(q Query, raws map[string]Raw) Report {
 		rep.Members = append(rep.Members, Row{HospitalID: h, Figures: Build(raws[h])})
 	}
 	return rep
+}
+
+// setMemberCurrency sets, in every scope, the members with an adoption and the members
+// whose every adoption follows the current version, from each hospital's gauges at the
+// report's instant (1 or 0 for a hospital, the count for Total).
+func setMemberCurrency(raws map[string]Raw) {
+	var adopting, current int64
+	for h, r := range raws {
+		if h == Total {
+			continue
+		}
+		a, c := r.Counters[GaugeAdoptions], r.Counters[GaugeAdoptionsCurrent]
+		if a <= 0 {
+			continue
+		}
+		adopting++
+		r.Counters[GaugeMembersAdopting] = 1
+		if c == a {
+			current++
+			r.Counters[GaugeMembersCurrent] = 1
+		}
+	}
+	t := raws[Total]
+	if t.Counters == nil {
+		t.Counters = map[string]int64{}
+	}
+	t.Counters[GaugeMembersAdopting], t.Counters[GaugeMembersCurrent] = adopting, current
+	raws[Total] = t
 }
 
 // mapEntities keeps Derive's state in memory, for Recompute.
