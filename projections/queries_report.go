@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/medalliance/allianced/adapters/eventstore"
@@ -15,11 +17,59 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// AllianceReport reads the alliance report of rq from the views: for every hospital
-// with figures (or rq.Only) and the totals, the period's buckets up to the cut for the
-// counters and samples, and every bucket from the first year with facts up to the cut
-// for the gauges. It takes two reads: the scopes and years, then the buckets, in one
-// transaction that checks the scopes did not change in between (else it reads again).
+// reportSamplesScript reads the samples' percentiles inside Redis, so the read moves a
+// few numbers per hospital instead of every sample.
+//
+// ARGV: the key base ("<root>report:<alliance>:"), then counted lists: the scopes, the
+// period's buckets, the sample metrics and the percentiles. It returns, per scope and
+// metric, {n, value at each percentile's rank} when the period is one bucket (one sorted
+// set: ZCARD, then ZRANGE at each rank), else {-1, every value} of the buckets (a period
+// cut at a day), for the caller to rank.
+const reportSamplesScript = `
+local base = ARGV[1]
+local i = 2
+local function list()
+  local n = tonumber(ARGV[i]); local t = {}
+  for k = 1, n do t[k] = ARGV[i + k] end
+  i = i + n + 1
+  return t
+end
+local scopes, flow, samples, pcts = list(), list(), list(), list()
+local out = {}
+for _, s in ipairs(scopes) do
+  local smp = {}
+  for _, m in ipairs(samples) do
+    local r = {}
+    if #flow == 1 then
+      local key = base .. s .. ':' .. flow[1] .. ':' .. m
+      local n = redis.call('ZCARD', key)
+      r[1] = tostring(n)
+      if n > 0 then
+        for _, p in ipairs(pcts) do
+          local idx = math.floor((tonumber(p) * n + 99) / 100) - 1
+          if idx < 0 then idx = 0 end
+          r[#r + 1] = redis.call('ZRANGE', key, idx, idx, 'WITHSCORES')[2]
+        end
+      end
+    else
+      r[1] = '-1'
+      for _, b in ipairs(flow) do
+        local z = redis.call('ZRANGE', base .. s .. ':' .. b .. ':' .. m, 0, -1, 'WITHSCORES')
+        for j = 2, #z, 2 do r[#r + 1] = z[j] end
+      end
+    end
+    smp[#smp + 1] = r
+  end
+  out[#out + 1] = smp
+end
+return out`
+
+// AllianceReport reads the alliance report of rq from the views: the period's bucket
+// hashes up to the cut for the counters (one hash per bucket holds every hospital), every
+// gauge bucket from the first year with facts up to the cut, and, for the totals and the
+// hospitals with rows, the samples' percentiles (reportSamplesScript). It takes two
+// reads: the scopes and years, then the sums, in one transaction that checks the scopes
+// did not change in between (else it reads again).
 func (q *Queries) AllianceReport(ctx context.Context, rq report.Query, minPos eventstore.Position) (report.Report, error) {
 	var scopes []string
 	var firstYear int
@@ -37,52 +87,41 @@ func (q *Queries) AllianceReport(ctx context.Context, rq report.Query, minPos ev
 	}
 	through := rq.Through()
 	flow := report.Cover(rq.Period.Start, through)
-	var gauge []string
-	if firstYear > 0 {
-		gauge = report.Cover(time.Date(firstYear, 1, 1, 0, 0, 0, 0, time.UTC), through)
-	}
 	for range 3 {
+		var gauge []string
+		if firstYear > 0 {
+			gauge = report.Cover(time.Date(firstYear, 1, 1, 0, 0, 0, 0, time.UTC), through)
+		}
 		want := []string{report.Total}
 		for _, h := range scopes {
 			if rq.Rows(h) {
 				want = append(want, h)
 			}
 		}
-		raws := map[string]report.Raw{}
-		names := map[string]string{}
+		var rep report.Report
 		var changed bool
 		err := q.read(ctx, 0, func(pipe redis.Pipeliner, ks keyspace) func() error {
 			sc := pipe.SMembers(ctx, ks.reportScopes(rq.AllianceID))
 			yrs := pipe.SMembers(ctx, ks.reportYears(rq.AllianceID))
-			type scopeCmds struct {
-				flow, gauge []*redis.MapStringStringCmd
-				samples     map[string][]*redis.ZSliceCmd
+			var counters, gauges []*redis.MapStringStringCmd
+			for _, bk := range flow {
+				counters = append(counters, pipe.HGetAll(ctx, ks.reportCounters(rq.AllianceID, bk)))
 			}
-			cmds := make([]scopeCmds, len(want))
-			for i, h := range want {
-				c := scopeCmds{samples: map[string][]*redis.ZSliceCmd{}}
-				for _, bk := range flow {
-					c.flow = append(c.flow, pipe.HGetAll(ctx, ks.reportBucket(rq.AllianceID, h, bk)))
-					for _, m := range report.SampleMetrics {
-						c.samples[m] = append(c.samples[m], pipe.ZRangeWithScores(ctx, ks.reportSamples(rq.AllianceID, h, bk, m), 0, -1))
-					}
-				}
-				for _, bk := range gauge {
-					c.gauge = append(c.gauge, pipe.HGetAll(ctx, ks.reportBucket(rq.AllianceID, h, bk)))
-				}
-				cmds[i] = c
+			for _, bk := range gauge {
+				gauges = append(gauges, pipe.HGetAll(ctx, ks.reportGauges(rq.AllianceID, bk)))
 			}
-			// The other hospitals' adoption gauges: whether each is on the current
-			// versions counts in the totals.
-			others := map[string][]*redis.SliceCmd{}
-			for _, h := range scopes {
-				if rq.Rows(h) {
-					continue
-				}
-				for _, bk := range gauge {
-					others[h] = append(others[h], pipe.HMGet(ctx, ks.reportBucket(rq.AllianceID, h, bk), report.GaugeAdoptions, report.GaugeAdoptionsCurrent))
+			args := []any{ks.reportBase(rq.AllianceID)}
+			for _, l := range [][]string{want, flow, report.SampleMetrics} {
+				args = append(args, len(l))
+				for _, v := range l {
+					args = append(args, v)
 				}
 			}
+			args = append(args, len(report.Percentiles))
+			for _, p := range report.Percentiles {
+				args = append(args, p)
+			}
+			samples := pipe.Eval(ctx, reportSamplesScript, nil, args...)
 			var nameCmd *redis.SliceCmd
 			if len(want) > 1 {
 				nameCmd = pipe.HMGet(ctx, ks.hospitals(), want[1:]...)
@@ -96,61 +135,23 @@ func (q *Queries) AllianceReport(ctx context.Context, rq report.Query, minPos ev
 					scopes, firstYear, changed = now, fy, true
 					return nil
 				}
-				for i, h := range want {
-					r := report.Raw{Counters: map[string]int64{}, Samples: map[string][]int64{}}
-					if err := sumBuckets(&r, cmds[i].flow, false); err != nil {
-						return err
-					}
-					if err := sumBuckets(&r, cmds[i].gauge, true); err != nil {
-						return err
-					}
-					for m, zs := range cmds[i].samples {
-						for _, z := range zs {
-							vals, err := z.Result()
-							if err != nil && !errors.Is(err, redis.Nil) {
-								return unavailable(err)
-							}
-							for _, v := range vals {
-								r.Samples[m] = append(r.Samples[m], int64(v.Score))
-							}
-						}
-					}
-					raws[h] = r
+				raws := map[string]report.Raw{}
+				if err := sumReportBuckets(raws, counters); err != nil {
+					return err
 				}
-				for h, cs := range others {
-					r := report.Raw{Counters: map[string]int64{}}
-					for _, c := range cs {
-						vals, err := c.Result()
-						if err != nil && !errors.Is(err, redis.Nil) {
-							return unavailable(err)
-						}
-						for i, m := range []string{report.GaugeAdoptions, report.GaugeAdoptionsCurrent} {
-							if s, ok := vals[i].(string); ok {
-								n, err := strconv.ParseInt(s, 10, 64)
-								if err != nil {
-									return domain.Errorf(domain.CodeInternal, "report bucket field %s holds %q", m, s)
-								}
-								r.Counters[m] += n
-							}
-						}
-					}
-					raws[h] = r
+				if err := sumReportBuckets(raws, gauges); err != nil {
+					return err
 				}
-				if nameCmd != nil {
-					vals, err := nameCmd.Result()
-					if err != nil && !errors.Is(err, redis.Nil) {
-						return unavailable(err)
-					}
-					for i, v := range vals {
-						if s, ok := v.(string); ok {
-							var hv struct {
-								Name string `json:"name"`
-							}
-							if json.Unmarshal([]byte(s), &hv) == nil {
-								names[want[i+1]] = hv.Name
-							}
-						}
-					}
+				if err := decodeReportSamples(raws, samples, want, len(flow) == 1); err != nil {
+					return err
+				}
+				rep = report.Assemble(rq, raws)
+				names, err := hospitalNames(nameCmd, want)
+				if err != nil {
+					return err
+				}
+				for i := range rep.Members {
+					rep.Members[i].Name = names[rep.Members[i].HospitalID]
 				}
 				return nil
 			}
@@ -158,19 +159,121 @@ func (q *Queries) AllianceReport(ctx context.Context, rq report.Query, minPos ev
 		if err != nil {
 			return report.Report{}, err
 		}
-		if changed {
-			if firstYear > 0 {
-				gauge = report.Cover(time.Date(firstYear, 1, 1, 0, 0, 0, 0, time.UTC), through)
-			}
-			continue
+		if !changed {
+			return rep, nil
 		}
-		rep := report.Assemble(rq, raws)
-		for i := range rep.Members {
-			rep.Members[i].Name = names[rep.Members[i].HospitalID]
-		}
-		return rep, nil
 	}
 	return report.Report{}, domain.Errorf(domain.CodeUnavailable, "the report's figures kept changing while read; try again")
+}
+
+// sumReportBuckets adds the "<scope>|<metric>" sums of bucket hashes to raws.
+func sumReportBuckets(raws map[string]report.Raw, cmds []*redis.MapStringStringCmd) error {
+	for _, c := range cmds {
+		m, err := c.Result()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return unavailable(err)
+		}
+		for k, v := range m {
+			scope, metric, ok := strings.Cut(k, "|")
+			n, err := strconv.ParseInt(v, 10, 64)
+			if !ok || err != nil {
+				return domain.Errorf(domain.CodeInternal, "report bucket field %q holds %q", k, v)
+			}
+			r := raws[scope]
+			if r.Counters == nil {
+				r.Counters = map[string]int64{}
+				raws[scope] = r
+			}
+			r.Counters[metric] += n
+		}
+	}
+	return nil
+}
+
+// decodeReportSamples adds reportSamplesScript's answer for scopes to raws.
+func decodeReportSamples(raws map[string]report.Raw, cmd *redis.Cmd, scopes []string, ranked bool) error {
+	v, err := cmd.Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return unavailable(err)
+	}
+	bad := func(what string) error {
+		return domain.Errorf(domain.CodeInternal, "the report's samples are malformed: %s", what)
+	}
+	entries, _ := v.([]any)
+	if len(entries) != len(scopes) {
+		return bad("scope count")
+	}
+	for i, e := range entries {
+		metrics, ok := e.([]any)
+		if !ok || len(metrics) != len(report.SampleMetrics) {
+			return bad("metric count")
+		}
+		r := raws[scopes[i]]
+		for j, m := range metrics {
+			vals, ok := m.([]any)
+			if !ok || len(vals) < 1 {
+				return bad("sample")
+			}
+			metric := report.SampleMetrics[j]
+			n, err := strconv.Atoi(fmt.Sprint(vals[0]))
+			if err != nil {
+				return bad("sample size")
+			}
+			nums := make([]int64, 0, len(vals)-1)
+			for _, x := range vals[1:] {
+				f, err := strconv.ParseFloat(fmt.Sprint(x), 64)
+				if err != nil {
+					return bad("sample value")
+				}
+				nums = append(nums, int64(f))
+			}
+			if ranked && n >= 0 {
+				if len(nums) != 0 && len(nums) != len(report.Percentiles) {
+					return bad("ranked sample")
+				}
+				rk := report.Ranked{N: n, Values: map[int]int64{}}
+				for k, x := range nums {
+					rk.Values[report.Percentiles[k]] = x
+				}
+				if r.Ranked == nil {
+					r.Ranked = map[string]report.Ranked{}
+				}
+				r.Ranked[metric] = rk
+				continue
+			}
+			if len(nums) > 0 {
+				if r.Samples == nil {
+					r.Samples = map[string][]int64{}
+				}
+				r.Samples[metric] = nums
+			}
+		}
+		raws[scopes[i]] = r
+	}
+	return nil
+}
+
+// hospitalNames reads the directory's names of ids[1:] (ids[0] is the totals' scope).
+func hospitalNames(cmd *redis.SliceCmd, ids []string) (map[string]string, error) {
+	names := map[string]string{}
+	if cmd == nil {
+		return names, nil
+	}
+	vals, err := cmd.Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, unavailable(err)
+	}
+	for i, v := range vals {
+		if s, ok := v.(string); ok {
+			var hv struct {
+				Name string `json:"name"`
+			}
+			if json.Unmarshal([]byte(s), &hv) == nil {
+				names[ids[i+1]] = hv.Name
+			}
+		}
+	}
+	return names, nil
 }
 
 // reportScopes decodes the scopes (sorted) and the first year with facts (0 for none).
@@ -191,25 +294,4 @@ func reportScopes(sc, yrs *redis.StringSliceCmd) ([]string, int, error) {
 		}
 	}
 	return scopes, first, nil
-}
-
-// sumBuckets adds the counters (gauges false) or the gauges (gauges true) of buckets to r.
-func sumBuckets(r *report.Raw, cmds []*redis.MapStringStringCmd, gauges bool) error {
-	for _, c := range cmds {
-		m, err := c.Result()
-		if err != nil && !errors.Is(err, redis.Nil) {
-			return unavailable(err)
-		}
-		for k, v := range m {
-			if report.IsGauge(k) != gauges {
-				continue
-			}
-			n, err := strconv.ParseInt(v, 10, 64)
-			if err != nil {
-				return domain.Errorf(domain.CodeInternal, "report bucket field %s holds %q", k, v)
-			}
-			r.Counters[k] += n
-		}
-	}
-	return nil
 }

@@ -69,6 +69,24 @@ func sameReport(t *testing.T, what string, got, want report.Report) {
 	if reflect.DeepEqual(got, want) {
 		return
 	}
+	// Name the first scope that differs.
+	gt, _ := json.Marshal(got.Total)
+	wt, _ := json.Marshal(want.Total)
+	if string(gt) != string(wt) {
+		t.Fatalf("%s: the views' totals differ from the recompute\n got: %s\nwant: %s", what, gt, wt)
+	}
+	for i := 0; i < max(len(got.Members), len(want.Members)); i++ {
+		var g, w []byte
+		if i < len(got.Members) {
+			g, _ = json.Marshal(got.Members[i])
+		}
+		if i < len(want.Members) {
+			w, _ = json.Marshal(want.Members[i])
+		}
+		if string(g) != string(w) {
+			t.Fatalf("%s: row %d differs from the recompute\n got: %s\nwant: %s", what, i, g, w)
+		}
+	}
 	g, _ := json.MarshalIndent(got, "", " ")
 	w, _ := json.MarshalIndent(want, "", " ")
 	t.Fatalf("%s: the views' report differs from the recompute\n got: %s\nwant: %s", what, clipText(string(g)), clipText(string(w)))

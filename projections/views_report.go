@@ -12,22 +12,28 @@ import (
 // are dated):
 //
 //	report:e:<key>                          Derive's state of one referral, consult, dispatch, plan or catalogue (JSON)
-//	report:<a>:<scope>:<bucket>             hash: metric -> sum of the facts dated in the bucket
+//	report:<a>:<bucket>                     hash: "<scope>|<metric>" -> sum of the counters' facts dated in the bucket
+//	report:<a>:g:<bucket>                   hash: "<scope>|<metric>" -> sum of the gauges' facts dated in the bucket
 //	report:<a>:<scope>:<bucket>:<sample>    sorted set: sample id -> value (seconds) of the facts dated in the bucket
 //	report:<a>:scopes                       set: the hospitals with facts in alliance a
 //	report:<a>:years                        set: the years with facts in alliance a (where gauges start summing)
 //
 // <scope> is a hospital id or "*" (the alliance's totals); <bucket> is a day
 // (d2026-11-03), month (m2026-11), quarter (q2026-4) or year (y2026). Every fact is
-// added to the four buckets holding its date, in its hospital's scope and in "*", so
-// a period cut at any day is the sum of a few buckets and percentiles read the exact
-// samples.
-func (k keyspace) reportEntity(key string) string { return k.root() + "report:e:" + key }
-func (k keyspace) reportBucket(alliance, scope, bucket string) string {
-	return k.root() + "report:" + alliance + ":" + scope + ":" + bucket
+// added to the four buckets holding its date, in its hospital's scope and in "*", so a
+// period cut at any day is the sum of a few buckets; one hash per bucket holds every
+// hospital's sums, so a quarter's counters are one read whatever the members; and
+// percentiles read the exact samples, by rank.
+func (k keyspace) reportEntity(key string) string    { return k.root() + "report:e:" + key }
+func (k keyspace) reportBase(alliance string) string { return k.root() + "report:" + alliance + ":" }
+func (k keyspace) reportCounters(alliance, bucket string) string {
+	return k.reportBase(alliance) + bucket
+}
+func (k keyspace) reportGauges(alliance, bucket string) string {
+	return k.reportBase(alliance) + "g:" + bucket
 }
 func (k keyspace) reportSamples(alliance, scope, bucket, metric string) string {
-	return k.reportBucket(alliance, scope, bucket) + ":" + metric
+	return k.reportBase(alliance) + scope + ":" + bucket + ":" + metric
 }
 func (k keyspace) reportScopes(alliance string) string {
 	return k.root() + "report:" + alliance + ":scopes"
@@ -91,10 +97,13 @@ func applyReport(b *batch, e event) error {
 			pipe.SAdd(ctx, ks.reportYears(f.Alliance), strconv.Itoa(f.At.Year()))
 			for _, scope := range []string{f.Hospital, report.Total} {
 				for _, bk := range buckets {
-					if report.IsSample(f.Metric) {
+					switch {
+					case report.IsSample(f.Metric):
 						pipe.ZAdd(ctx, ks.reportSamples(f.Alliance, scope, bk, f.Metric), redis.Z{Score: float64(f.Value), Member: f.SampleID})
-					} else {
-						pipe.HIncrBy(ctx, ks.reportBucket(f.Alliance, scope, bk), f.Metric, f.Delta)
+					case report.IsGauge(f.Metric):
+						pipe.HIncrBy(ctx, ks.reportGauges(f.Alliance, bk), scope+"|"+f.Metric, f.Delta)
+					default:
+						pipe.HIncrBy(ctx, ks.reportCounters(f.Alliance, bk), scope+"|"+f.Metric, f.Delta)
 					}
 				}
 			}

@@ -10,10 +10,34 @@ import (
 )
 
 // Raw is one scope's sums over a period: counters (and gauges) by metric, and the sample
-// values (seconds) by sample metric.
+// values (seconds) by sample metric. A reader that can pick the values at the ranks the
+// percentiles need (one sorted set per metric) gives those in Ranked instead of the whole
+// sample: the same nearest-rank values, without moving every sample.
 type Raw struct {
 	Counters map[string]int64
 	Samples  map[string][]int64
+	Ranked   map[string]Ranked
+}
+
+// Ranked is a sample given by its size and its values at Percentiles.
+type Ranked struct {
+	N      int
+	Values map[int]int64 // percentile -> value (seconds)
+}
+
+// Percentiles are the percentiles the report shows of every sample metric.
+var Percentiles = []int{50, 90}
+
+// RankIndex is the 0-based rank of the nearest-rank p-th percentile of n values.
+func RankIndex(p, n int) int { return max(0, (p*n+99)/100-1) }
+
+// percentile returns metric's p-th percentile in minutes, or nil without samples.
+func (r Raw) percentile(metric string, p int) *float64 {
+	if rk, ok := r.Ranked[metric]; ok && rk.N > 0 {
+		v := float64(rk.Values[p]) / 60
+		return &v
+	}
+	return Percentile(r.Samples[metric], p)
 }
 
 // Add counts one fact in r.
@@ -41,6 +65,11 @@ func (r Raw) Empty() bool {
 	}
 	for _, v := range r.Samples {
 		if len(v) > 0 {
+			return false
+		}
+	}
+	for _, v := range r.Ranked {
+		if v.N > 0 {
 			return false
 		}
 	}
@@ -159,11 +188,7 @@ func Percentile(values []int64, p int) *float64 {
 		return nil
 	}
 	slices.Sort(values)
-	idx := (p*len(values)+99)/100 - 1
-	if idx < 0 {
-		idx = 0
-	}
-	v := float64(values[idx]) / 60
+	v := float64(values[RankIndex(p, len(values))]) / 60
 	return &v
 }
 
@@ -174,10 +199,10 @@ func Build(r Raw) Figures {
 	f.Referrals = ReferralFigures{Up: c(ReferralsUp), Down: c(ReferralsDown), Admitted: c(ReferralsAdmitted),
 		GreenChannel: GreenFigures{Requested: c(GreenRequested), Admitted: c(GreenAdmitted), WithinTarget: c(GreenWithinTarget),
 			ShareWithinTarget: ratio(c(GreenWithinTarget), c(GreenAdmitted)),
-			MedianMinutes:     Percentile(r.Samples[SampleGreenAdmit], 50), P90Minutes: Percentile(r.Samples[SampleGreenAdmit], 90)}}
+			MedianMinutes:     r.percentile(SampleGreenAdmit, 50), P90Minutes: r.percentile(SampleGreenAdmit, 90)}}
 	f.Consults = ConsultFigures{Requested: c(ConsultsRequested), Answered: c(ConsultsAnswered), AnsweredWithin: c(ConsultsWithin),
 		ShareWithinDeadline:   ratio(c(ConsultsWithin), c(ConsultsAnswered)),
-		MedianResponseMinutes: Percentile(r.Samples[SampleConsultResponse], 50), P90ResponseMinutes: Percentile(r.Samples[SampleConsultResponse], 90)}
+		MedianResponseMinutes: r.percentile(SampleConsultResponse, 50), P90ResponseMinutes: r.percentile(SampleConsultResponse, 90)}
 	f.Visits = VisitFigures{Completed: c(VisitsCompleted), Reports: c(VisitsReports), PatientsSeen: c(PatientsSeen),
 		PatientsAdmitted: c(PatientsAdmitted), ProceduresGuided: c(ProceduresGuided), TeachingSessions: c(TeachingSessions)}
 	f.Plans = PlanFigures{Started: c(PlansStarted), Completed: c(PlansCompleted), Discontinued: c(PlansDiscontinued), Active: c(GaugePlansActive)}
