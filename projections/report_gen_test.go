@@ -105,6 +105,57 @@ func (h *history) day(a histAlliance, day time.Time, scale int) {
 	if h.r.Intn(3) == 0 {
 		h.plan(a, member(), at())
 	}
+	if h.r.Intn(6) == 0 {
+		h.mentorship(a, member(), at())
+	}
+	if h.r.Intn(8) == 0 {
+		h.placement(a, member(), at())
+	}
+}
+
+// mentorship: an apprentice of member m with sessions, completed or withdrawn (or still
+// running).
+func (h *history) mentorship(a histAlliance, m string, at time.Time) {
+	id := h.id()
+	s := domain.MentorshipStream(id)
+	h.add(s, at, a.Lead, domain.MentorshipStarted{MentorshipID: id, AllianceID: a.ID, Programme: "师带徒", LeadHospitalID: a.Lead, LeadDepartmentID: "haematology",
+		MentorID: h.id(), MentorName: "导师", ApprenticeID: h.id(), ApprenticeName: "学员", ApprenticeHospitalID: m, StartedAt: at})
+	t := at
+	n := h.r.Intn(6)
+	for i := range n {
+		t = t.Add(h.minutes(60*24*3, 60*24*20))
+		h.add(s, t, a.Lead, domain.MentorshipSessionLogged{MentorshipID: id, AllianceID: a.ID, ApprenticeHospitalID: m, SessionNo: i + 1, Kind: domain.SessionTeachingRound, SessionAt: t, DurationMinutes: 90})
+	}
+	t = t.Add(h.minutes(60*24, 60*24*30))
+	switch h.r.Intn(3) {
+	case 0:
+		h.add(s, t, a.Lead, domain.MentorshipCompleted{MentorshipID: id, AllianceID: a.ID, ApprenticeHospitalID: m, Sessions: n, CompletedAt: t})
+	case 1:
+		h.add(s, t, m, domain.MentorshipWithdrawn{MentorshipID: id, AllianceID: a.ID, ApprenticeHospitalID: m, Reason: "调岗", WithdrawnAt: t})
+	}
+}
+
+// placement: a study placement at the lead or a posting to member m, planned, begun and
+// completed, or cancelled before or after it began.
+func (h *history) placement(a histAlliance, m string, at time.Time) {
+	id := h.id()
+	s := domain.PlacementStream(id)
+	kind := []string{domain.PlacementStudy, domain.PlacementPosting}[h.r.Intn(2)]
+	start := at.Add(h.minutes(60*24, 60*24*20))
+	h.add(s, at, a.Lead, domain.PlacementPlanned{PlacementID: id, AllianceID: a.ID, Kind: kind, Programme: "进修", PractitionerID: h.id(), PractitionerName: "医师",
+		LeadHospitalID: a.Lead, MemberHospitalID: m, Period: domain.Window{Start: start, End: start.AddDate(0, 3, 0)}, PlannedAt: at})
+	if h.r.Intn(6) == 0 {
+		t := at.Add(time.Hour)
+		h.add(s, t, a.Lead, domain.PlacementCancelled{PlacementID: id, AllianceID: a.ID, MemberHospitalID: m, Reason: "人手不足", CancelledAt: t})
+		return
+	}
+	h.add(s, start, a.Lead, domain.PlacementArrived{PlacementID: id, AllianceID: a.ID, MemberHospitalID: m, ArrivedAt: start})
+	end := start.Add(h.minutes(60*24*30, 60*24*100))
+	if h.r.Intn(8) == 0 {
+		h.add(s, end, a.Lead, domain.PlacementCancelled{PlacementID: id, AllianceID: a.ID, MemberHospitalID: m, Reason: "提前返岗", CancelledAt: end})
+		return
+	}
+	h.add(s, end, a.Lead, domain.PlacementCompleted{PlacementID: id, AllianceID: a.ID, MemberHospitalID: m, CompletedAt: end})
 }
 
 func (h *history) referral(a histAlliance, m string, at time.Time) {
@@ -168,7 +219,7 @@ func (h *history) visit(a histAlliance, m string, at time.Time) {
 	t := ci
 	for range 1 + h.r.Intn(2) {
 		t = t.Add(h.minutes(60, 600))
-		h.add(s, t, a.Lead, domain.DispatchVisitReported{DispatchID: id, Report: domain.VisitReport{PatientsSeen: 5 + h.r.Intn(40), ProceduresGuided: h.r.Intn(4), TeachingSessions: h.r.Intn(3)}, ReportedAt: t})
+		h.add(s, t, a.Lead, domain.DispatchVisitReported{DispatchID: id, Report: domain.VisitReport{PatientsSeen: 5 + h.r.Intn(40), PatientsAdmitted: h.r.Intn(5), ProceduresGuided: h.r.Intn(4), TeachingSessions: h.r.Intn(3)}, ReportedAt: t})
 	}
 	t = t.Add(h.minutes(10, 120))
 	h.add(s, t, a.Lead, domain.DispatchCompleted{DispatchID: id, CompletedAt: t})

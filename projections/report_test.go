@@ -164,7 +164,9 @@ func TestReportViewsEqualRecompute(t *testing.T) {
 	full := report.Sum(facts, report.Query{AllianceID: alliances[0].ID, Period: year})
 	tot := full.Total
 	if tot.Referrals.Up == 0 || tot.Referrals.GreenChannel.MedianMinutes == nil || tot.Consults.Answered == 0 || tot.Visits.PatientsSeen == 0 ||
-		tot.Plans.Active == 0 || tot.Adherence.Share == nil || tot.Deviations.Total == 0 || tot.Protocols.Adoptions == 0 || len(full.Members) < 12 {
+		tot.Plans.Active == 0 || tot.Adherence.Share == nil || tot.Deviations.Total == 0 || tot.Protocols.Adoptions == 0 || len(full.Members) < 12 ||
+		tot.Visits.PatientsAdmitted == 0 || tot.Talent.MentorshipsActive == 0 || tot.Talent.MentoringSessions == 0 || tot.Talent.PlacementsActive == 0 ||
+		tot.Talent.StudyPlacements == 0 || tot.Talent.Postings == 0 || tot.Talent.PlacementsCancelled == 0 {
 		t.Fatalf("the generated year has empty figures: %+v", tot)
 	}
 

@@ -16,13 +16,14 @@ import (
 // health centres, helped admit 100 of them and took 130 referrals up; the demo records
 // such a year command by command, each at its own instant of the twelve months before
 // the demo's day: 240 expert visits to the three township centres whose reports add up
-// to 860 patients, 130 referrals up (30 of them through the green channel, admitted
+// to 860 patients (100 of them admitted at the township), 130 referrals up (30 of them through the green channel, admitted
 // within the hour as a rule), 36 referrals down for rehabilitation, 120 remote consults,
 // and 30 post-PCI shared plans handed to the townships with their follow-ups recorded on
 // schedule or a few days late, and deviations now and then.
 const (
 	reportVisits        = 240
 	reportPatientsSeen  = 860
+	reportAdmitted      = 100
 	reportReferralsUp   = 130
 	reportGreenChannel  = 30
 	reportReferralsDown = 36
@@ -71,6 +72,9 @@ func (d *demo) reportYear(ctx context.Context) error {
 	if err := d.heartFailureProtocol(ctx, alliance, lead, towns, at); err != nil {
 		return err
 	}
+	if err := d.rotationYear(ctx, alliance, lead, towns, expertIDs, at); err != nil {
+		return err
+	}
 
 	var jobs []func(context.Context) error
 	// Visits: 240 over the year, a day each, patients adding up to 860.
@@ -79,6 +83,10 @@ func (d *demo) reportYear(ctx context.Context) error {
 	for _, i := range extra {
 		bonus[i] = true
 	}
+	admitted := map[int]bool{} // 100 of the visits admit one patient each
+	for _, i := range r.Perm(reportVisits)[:reportAdmitted] {
+		admitted[i] = true
+	}
 	for i := range reportVisits {
 		day := 1 + i*362/reportVisits
 		town, expert := i%3, i%len(experts)
@@ -86,7 +94,7 @@ func (d *demo) reportYear(ctx context.Context) error {
 		if bonus[i] {
 			seen++
 		}
-		rep := domain.VisitReport{PatientsSeen: seen, ProceduresGuided: r.Intn(2), TeachingSessions: b2i(r.Intn(4) == 0),
+		rep := domain.VisitReport{PatientsSeen: seen, PatientsAdmitted: b2i(admitted[i]), ProceduresGuided: r.Intn(2), TeachingSessions: b2i(r.Intn(4) == 0),
 			Summary: fmt.Sprintf("%s 坐诊查房: 接诊 %d 人次", experts[expert].name, seen)}
 		lateMin := r.Intn(40)
 		jobs = append(jobs, func(ctx context.Context) error {
@@ -251,6 +259,97 @@ func (d *demo) heartFailureProtocol(ctx context.Context, alliance string, lead d
 			func(ctx context.Context, a *app.App, c app.Call) (app.Outcome, error) {
 				return a.UpgradeAdoption(ctx, c, app.AdoptionInput{ProtocolID: pid, HospitalID: d.sum.id(town), Version: 2})
 			}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rotationYear is the year's 派一送一 cohort and mentorships: for each township, a
+// central-hospital doctor posted down and a township doctor studying up for six months,
+// both completed; and a township GP apprenticed to each of the expert group's doctors,
+// with a session every three weeks, two completed after assessment, one still running.
+func (d *demo) rotationYear(ctx context.Context, alliance string, lead domain.Actor, towns, mentors []string, at func(day, hour, minute int) time.Time) error {
+	for i, town := range towns {
+		townBy := d.actor(town, "general-practice", town+"-gp", "member")
+		down, err := d.person(ctx, "report-rotation-down-"+town, "hengkou", "internal-medicine",
+			demoSurnames[(i+3)%len(demoSurnames)]+demoGiven[(i+11)%len(demoGiven)], "主治医师", "内科", false)
+		if err != nil {
+			return err
+		}
+		up, err := d.person(ctx, "report-rotation-up-"+town, town, "general-practice",
+			demoSurnames[(i+17)%len(demoSurnames)]+demoGiven[(i+2)%len(demoGiven)], "住院医师", "全科医学", false)
+		if err != nil {
+			return err
+		}
+		apprentice, err := d.person(ctx, "report-apprentice-"+town, town, "general-practice",
+			demoSurnames[(i+7)%len(demoSurnames)]+demoGiven[(i+5)%len(demoGiven)], "主治医师", "全科医学", false)
+		if err != nil {
+			return err
+		}
+		start := at(30+3*i, 8, 0)
+		period := domain.Window{Start: start, End: start.AddDate(0, 6, 0)}
+		for _, p := range []struct {
+			key    string
+			host   domain.Actor
+			plan   app.PlanPlacementInput
+			finish time.Time
+		}{
+			{"report:placement:down:" + town, townBy, app.PlanPlacementInput{AllianceID: alliance, Kind: domain.PlacementPosting, Programme: "恒口医共体派一送一",
+				Cohort: "上一期 (the year's cohort)", PractitionerID: down, HostHospitalID: d.sum.id(town), HostDepartmentID: "general-practice", Period: period}, period.End.Add(-8 * time.Hour)},
+			{"report:placement:up:" + town, lead, app.PlanPlacementInput{AllianceID: alliance, Kind: domain.PlacementStudy, Programme: "恒口医共体派一送一",
+				Cohort: "上一期 (the year's cohort)", PractitionerID: up, HostDepartmentID: "cardiology", Period: period}, period.End.Add(-8 * time.Hour)},
+		} {
+			out, err := d.runAt(ctx, start.AddDate(0, 0, -10), lead, p.key, func(ctx context.Context, a *app.App, c app.Call) (app.Outcome, error) {
+				return a.PlanPlacement(ctx, c, p.plan)
+			})
+			if err != nil {
+				return err
+			}
+			id := out.ID
+			if _, err := d.runAt(ctx, start, p.host, p.key+":arrive", func(ctx context.Context, a *app.App, c app.Call) (app.Outcome, error) {
+				return a.RecordPlacementArrival(ctx, c, app.PlacementStepInput{PlacementID: id, At: start})
+			}); err != nil {
+				return err
+			}
+			if _, err := d.runAt(ctx, p.finish, p.host, p.key+":complete", func(ctx context.Context, a *app.App, c app.Call) (app.Outcome, error) {
+				return a.CompletePlacement(ctx, c, app.PlacementStepInput{PlacementID: id, At: p.finish})
+			}); err != nil {
+				return err
+			}
+		}
+		began := at(40+10*i, 9, 0)
+		key := "report:mentorship:" + town
+		out, err := d.runAt(ctx, began, lead, key, func(ctx context.Context, a *app.App, c app.Call) (app.Outcome, error) {
+			return a.StartMentorship(ctx, c, app.StartMentorshipInput{AllianceID: alliance, Programme: "县乡一体化师带徒", MentorID: mentors[i%len(mentors)],
+				ApprenticeID: apprentice, Goal: "独立完成胸痛患者首诊与心电图判读", StartedAt: began})
+		})
+		if err != nil {
+			return err
+		}
+		id := out.ID
+		for k := range 10 {
+			t := began.AddDate(0, 0, 21*(k+1))
+			if _, err := d.runAt(ctx, t, townBy, fmt.Sprintf("%s:session:%d", key, k+1), func(ctx context.Context, a *app.App, c app.Call) (app.Outcome, error) {
+				return a.LogMentorshipSession(ctx, c, app.LogSessionInput{MentorshipID: id, Kind: []string{domain.SessionTeachingRound, domain.SessionJointConsult}[k%2],
+					SessionAt: t, DurationMinutes: 120, Patients: 3 + k%4, Note: "跟师查房 / 联合门诊"})
+			}); err != nil {
+				return err
+			}
+		}
+		if i == 2 {
+			continue // still running
+		}
+		assessed := began.AddDate(0, 0, 225)
+		if _, err := d.runAt(ctx, assessed, lead, key+":assess", func(ctx context.Context, a *app.App, c app.Call) (app.Outcome, error) {
+			return a.AssessMentorship(ctx, c, app.AssessInput{MentorshipID: id, Outcome: domain.OutcomePass, Comment: "能独立判读 STEMI 心电图并启动绿色通道", AssessedAt: assessed})
+		}); err != nil {
+			return err
+		}
+		done := assessed.Add(24 * time.Hour)
+		if _, err := d.runAt(ctx, done, lead, key+":complete", func(ctx context.Context, a *app.App, c app.Call) (app.Outcome, error) {
+			return a.CompleteMentorship(ctx, c, app.CompleteMentorshipInput{MentorshipID: id, CompletedAt: done})
+		}); err != nil {
 			return err
 		}
 	}
