@@ -519,13 +519,15 @@ func finishPlan(b *batch, d *planDoc, e event) {
 	b.planChanged(p.PlanID, e.pos)
 }
 
-// formerHolders are the hospitals that were responsible for the plan at some time
-// (every period of responsibility, and for views from before it was recorded every
+// formerHolders are the hospitals other than the lead that were responsible for the
+// plan at some time (every period of responsibility, and for views from before it was recorded every
 // handover's receiver and every escalation's sender), so they keep reading it.
 func (p *PlanView) formerHolders() []string {
 	var out []string
 	for _, c := range p.Responsibility {
-		if !slices.Contains(out, c.HospitalID) {
+		// the lead hospital reads through its lead department, not as a holder (another
+		// of its departments has no access)
+		if c.HospitalID != p.Lead.HospitalID && !slices.Contains(out, c.HospitalID) {
 			out = append(out, c.HospitalID)
 		}
 	}
