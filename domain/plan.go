@@ -98,15 +98,19 @@ type Plan struct {
 	// Chain is the line of responsibility from the lead down to the responsible hospital
 	// (see PlanCustody): [lead], [lead, member] after a handover, [中山, 徐汇, 枫林] after
 	// 徐汇 handed the plan on. An escalation goes one link up.
-	Chain       []PlanCustody
-	Status      string
-	Steps       []PlanStep
-	Revision    int // number of the last revision; 0 before the first
-	Deviations  []PlanDeviation
-	Flag        PlanFlag
-	InitiatedAt time.Time
-	ClosedAt    time.Time
-	CloseReason string // why the plan was discontinued
+	Chain []PlanCustody
+	// LastEscalation is the link the last escalation left: its sender and the alliance
+	// through which the sender held the plan (a retried escalation's referral goes
+	// through the same alliance as the first).
+	LastEscalation PlanCustody
+	Status         string
+	Steps          []PlanStep
+	Revision       int // number of the last revision; 0 before the first
+	Deviations     []PlanDeviation
+	Flag           PlanFlag
+	InitiatedAt    time.Time
+	ClosedAt       time.Time
+	CloseReason    string // why the plan was discontinued
 }
 
 // Exists reports whether the plan has been initiated.
@@ -220,6 +224,7 @@ func (p Plan) Evolve(e Event) Plan {
 	case PlanEscalated:
 		p.ResponsibleHospital = e.ToHospitalID
 		p.LocalDeviations = slices.Clone(e.LocalDeviations)
+		p.LastEscalation = PlanCustody{HospitalID: e.FromHospitalID, AllianceID: p.HeldThrough(), Since: e.At}
 		p.Chain = p.chainUpTo(e.ToHospitalID)
 	case PlanCompleted:
 		p.Status, p.ClosedAt = PlanStatusCompleted, e.At

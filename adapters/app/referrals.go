@@ -466,7 +466,11 @@ func (a *App) PublishReservedSlots(ctx context.Context, call Call, in PublishSlo
 func (a *App) escalationReferral(ctx context.Context, call Call, plan domain.Plan, in EscalateInput) (domain.RequestReferral, error) {
 	// the alliance through which the sender holds the plan: the plan's own, or for a
 	// community centre the middle tier's alliance (the escalation goes to 徐汇)
-	al, err := load[domain.Alliance](ctx, a, domain.AllianceStream(plan.HeldThrough()))
+	through := plan.HeldThrough()
+	if plan.ResponsibleHospitalID() != call.Actor.HospitalID && plan.LastEscalation.HospitalID == call.Actor.HospitalID {
+		through = plan.LastEscalation.AllianceID // a retry: the escalation is stored
+	}
+	al, err := load[domain.Alliance](ctx, a, domain.AllianceStream(through))
 	if err != nil {
 		return domain.RequestReferral{}, err
 	}
