@@ -99,10 +99,12 @@ type ProtocolView struct {
 
 // AdoptionView is one member's adoption of one protocol.
 type AdoptionView struct {
-	ProtocolID      string                  `json:"protocolId"`
-	HospitalID      string                  `json:"hospitalId"`
-	Version         int                     `json:"version"`
-	ContentHash     string                  `json:"contentHash"`
+	ProtocolID  string `json:"protocolId"`
+	HospitalID  string `json:"hospitalId"`
+	Version     int    `json:"version"`
+	ContentHash string `json:"contentHash"`
+	// ViaAllianceID is the middle tier's alliance of an adoption through it.
+	ViaAllianceID   string                  `json:"viaAllianceId,omitempty"`
 	Status          string                  `json:"status"`
 	Deviations      []domain.LocalDeviation `json:"deviations"`
 	AdoptedAt       time.Time               `json:"adoptedAt"`
@@ -404,11 +406,15 @@ type AdoptionCell struct {
 
 // AdoptionRow is one member's row of the adoption matrix.
 type AdoptionRow struct {
-	HospitalID   string         `json:"hospitalId"`
-	HospitalName string         `json:"hospitalName"`
-	Tier         string         `json:"tier"`
-	MemberStatus string         `json:"memberStatus"`
-	Cells        []AdoptionCell `json:"cells"`
+	HospitalID   string `json:"hospitalId"`
+	HospitalName string `json:"hospitalName"`
+	Tier         string `json:"tier"`
+	MemberStatus string `json:"memberStatus"`
+	// ViaAllianceID names the middle tier's alliance of a hospital that is no member
+	// but follows the alliance's protocols through it (three tiers: a community centre
+	// of 徐汇's alliance in 中山's matrix); such rows come after the members'.
+	ViaAllianceID string         `json:"viaAllianceId,omitempty"`
+	Cells         []AdoptionCell `json:"cells"`
 }
 
 // AdoptionMatrix is an alliance's members against its protocols.

@@ -1,7 +1,10 @@
 package projections
 
 import (
+	"encoding/json"
+	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -49,4 +52,34 @@ func (p *PlanView) endCustody(at time.Time) {
 	if n := len(p.Responsibility); n > 0 && p.Responsibility[n-1].Until == nil {
 		p.Responsibility[n-1].Until = timePtr(at)
 	}
+}
+
+// TierThrough is the tier of an adoption matrix row for a hospital that is no member
+// and follows the alliance's protocols through a middle tier's alliance.
+const TierThrough = "through"
+
+// throughRows returns, for an alliance's adoption matrix, a row source for every
+// hospital that adopted one of its protocols through a middle tier's alliance without
+// being a member (in hospital id order), and the via alliance of each.
+func throughRows(members []MemberView, adopted map[string]string) ([]MemberView, map[string]string, error) {
+	via := map[string]string{}
+	for key, raw := range adopted {
+		_, hid, ok := strings.Cut(key, ":")
+		if !ok || !strings.Contains(raw, `"viaAllianceId"`) {
+			continue
+		}
+		var ad AdoptionView
+		if err := json.Unmarshal([]byte(raw), &ad); err != nil {
+			return nil, nil, fmt.Errorf("adoption view is malformed: %w", err)
+		}
+		if ad.ViaAllianceID != "" && !slices.ContainsFunc(members, func(m MemberView) bool { return m.HospitalID == hid }) {
+			via[hid] = ad.ViaAllianceID
+		}
+	}
+	out := make([]MemberView, 0, len(via))
+	for hid := range via {
+		out = append(out, MemberView{HospitalID: hid, Tier: TierThrough})
+	}
+	slices.SortFunc(out, func(a, b MemberView) int { return strings.Compare(a.HospitalID, b.HospitalID) })
+	return out, via, nil
 }

@@ -113,6 +113,24 @@ func TestThreeTiersOverHTTP(t *testing.T) {
 	post("/v1/protocols/"+w.proto+"/adoptions", w.xtTok, `{"version":1}`, http.StatusUnprocessableEntity, "not_member") // directly: no member of 中山's alliance
 	post("/v1/protocols/"+w.proto+"/adoptions", w.xtTok, `{"version":1,"viaAllianceId":"`+w.community+`"}`, 201, "")
 
+	// 中山's adoption matrix shows who follows its protocol through 徐汇's alliance.
+	var mx struct {
+		Rows []struct {
+			HospitalID, Tier, ViaAllianceID string
+			Cells                           []struct{ AdoptedVersion int }
+		}
+	}
+	if err := json.Unmarshal(get("/v1/alliances/"+w.top+"/adoption-matrix?minPosition="+w.handOnPos, w.zsTok, 200).body, &mx); err != nil {
+		t.Fatal(err)
+	}
+	rows := map[string]string{}
+	for _, r := range mx.Rows {
+		rows[r.HospitalID] = fmt.Sprintf("%s %s %d", r.Tier, r.ViaAllianceID, r.Cells[0].AdoptedVersion)
+	}
+	if rows[w.xh] != "core  1" || rows[w.fl] != "through "+w.community+" 1" || rows[w.xt] != "through "+w.community+" 1" || len(rows) != 3 {
+		t.Fatalf("中山's adoption matrix: %v", rows)
+	}
+
 	// The plan is on 枫林's desk now; a second hand-on by 徐汇 and hand-ons by hospitals
 	// that do not hold the plan are refused.
 	hand := func(to string) string {
