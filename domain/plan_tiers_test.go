@@ -324,3 +324,39 @@ func TestThreeTierReferralsLinkThePlan(t *testing.T) {
 			wantCode: domain.CodeInvalidInput},
 	})
 }
+
+// TestHandOnStopsAtTheChainLimit: a plan is handed on at most MaxPlanChain links down.
+func TestHandOnStopsAtTheChainLimit(t *testing.T) {
+	w := newTierWorld()
+	given := []domain.Event{w.initiated, w.handedOver}
+	holder := id(102)
+	for i := byte(0); len(given) < domain.MaxPlanChain; i++ { // initiated + handover = 2 links
+		next := id(150 + i)
+		given = append(given, domain.PlanHandedOn{PlanID: id(130), FromHospitalID: holder, ToHospitalID: next, ViaAllianceID: id(170 + i),
+			AdoptedVersion: 1, At: t0.Add(time.Duration(i+2) * time.Hour)})
+		holder = next
+	}
+	through := fold[domain.Alliance](domain.AllianceFounded{AllianceID: id(170 + byte(len(given)-3)), LeadHospitalID: id(99), LeadDepartmentID: "gp", FoundedAt: t0},
+		domain.AllianceMemberAdmitted{AllianceID: id(170 + byte(len(given)-3)), HospitalID: holder, Tier: domain.TierCommunity, AdmittedAt: t0})
+	via := fold[domain.Alliance](domain.AllianceFounded{AllianceID: id(190), LeadHospitalID: holder, LeadDepartmentID: "gp", FoundedAt: t0},
+		domain.AllianceMemberAdmitted{AllianceID: id(190), HospitalID: id(191), Tier: domain.TierCommunity, AdmittedAt: t0})
+	adoption := fold[domain.Adoption](domain.ProtocolAdopted{ProtocolID: id(120), AllianceID: id(110), HospitalID: id(191), Version: 1, ViaAllianceID: id(190), AdoptedAt: t0})
+	cmd := domain.HandOnPlan{PlanID: id(130), ToHospitalID: id(191), Via: via, HeldThrough: through, Adoption: adoption,
+		By: domain.Actor{HospitalID: holder, DepartmentID: "gp"}, At: t0.Add(24 * time.Hour)}
+	runSpecs(t, func(p domain.Plan, c domain.HandOnPlan) ([]domain.Event, error) { return domain.DecidePlan(p, c) }, []spec[domain.HandOnPlan]{
+		{name: "a seventh link", given: given, when: cmd, wantCode: domain.CodeForbiddenTransition},
+		{name: "the sixth link is allowed", given: given[:len(given)-1],
+			when: func() domain.HandOnPlan {
+				c := cmd
+				prev := given[len(given)-2].(domain.PlanHandedOn).ToHospitalID
+				c.By.HospitalID = prev
+				c.Via = fold[domain.Alliance](domain.AllianceFounded{AllianceID: id(192), LeadHospitalID: prev, LeadDepartmentID: "gp", FoundedAt: t0},
+					domain.AllianceMemberAdmitted{AllianceID: id(192), HospitalID: id(191), Tier: domain.TierCommunity, AdmittedAt: t0})
+				c.HeldThrough = fold[domain.Alliance](domain.AllianceFounded{AllianceID: given[len(given)-2].(domain.PlanHandedOn).ViaAllianceID, LeadHospitalID: id(99), LeadDepartmentID: "gp", FoundedAt: t0},
+					domain.AllianceMemberAdmitted{AllianceID: given[len(given)-2].(domain.PlanHandedOn).ViaAllianceID, HospitalID: prev, Tier: domain.TierCommunity, AdmittedAt: t0})
+				return c
+			}(),
+			want: []domain.Event{domain.PlanHandedOn{PlanID: id(130), FromHospitalID: given[len(given)-2].(domain.PlanHandedOn).ToHospitalID, ToHospitalID: id(191),
+				ViaAllianceID: id(192), AdoptedVersion: 1, At: t0.Add(24 * time.Hour)}}},
+	})
+}
