@@ -90,7 +90,8 @@ type Plan struct {
 	LeadHospitalID   string
 	LeadDepartmentID string
 	// ResponsibleHospital is the hospital treating the patient now: the lead hospital
-	// until a handover, the member after it, the lead again after an escalation.
+	// until a handover, the member after it (a member of the member's own alliance after
+	// a hand-on), the hospital one link up after an escalation.
 	ResponsibleHospital string
 	// LocalDeviations are the responsible member's declared deviations from the protocol
 	// (from its adoption, copied at handover); empty while the lead is responsible.

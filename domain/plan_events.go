@@ -162,9 +162,10 @@ type PlanDeviationAcknowledged struct {
 	At          time.Time `json:"at"`
 }
 
-// PlanEscalated records an upward referral (上转): the responsible member sent the
-// patient back to the lead, which is responsible again. Urgent marks the green channel
-// (绿色通道), which the lead's ward must answer first.
+// PlanEscalated records an upward referral (上转): the responsible hospital sent the
+// patient one link up the plan's chain (to the lead, or with three tiers to the middle
+// tier that handed the plan on), which is responsible again. Urgent marks the green
+// channel (绿色通道), which the receiving ward must answer first.
 type PlanEscalated struct {
 	PlanID         string `json:"planId"`
 	FromHospitalID string `json:"fromHospitalId"`
