@@ -111,7 +111,7 @@ func TestThreeTiersOverHTTP(t *testing.T) {
 	post("/v1/protocols/"+w.proto+"/adoptions", w.xtTok, `{"version":2,"viaAllianceId":"`+w.community+`"}`, http.StatusConflict, "forbidden_transition")
 	post("/v1/protocols/"+w.proto+"/adoptions", w.kjTok, `{"version":1,"viaAllianceId":"`+w.community+`"}`, http.StatusUnprocessableEntity, "not_member")
 	post("/v1/protocols/"+w.proto+"/adoptions", w.xtTok, `{"version":1}`, http.StatusUnprocessableEntity, "not_member") // directly: no member of 中山's alliance
-	post("/v1/protocols/"+w.proto+"/adoptions", w.xtTok, `{"version":1,"viaAllianceId":"`+w.community+`"}`, 201, "")
+	adopted := post("/v1/protocols/"+w.proto+"/adoptions", w.xtTok, `{"version":1,"viaAllianceId":"`+w.community+`"}`, 201, "")
 
 	// 中山's adoption matrix shows who follows its protocol through 徐汇's alliance.
 	var mx struct {
@@ -120,7 +120,7 @@ func TestThreeTiersOverHTTP(t *testing.T) {
 			Cells                           []struct{ AdoptedVersion int }
 		}
 	}
-	if err := json.Unmarshal(get("/v1/alliances/"+w.top+"/adoption-matrix?minPosition="+w.handOnPos, w.zsTok, 200).body, &mx); err != nil {
+	if err := json.Unmarshal(get("/v1/alliances/"+w.top+"/adoption-matrix?minPosition="+posOf(t, adopted), w.zsTok, 200).body, &mx); err != nil {
 		t.Fatal(err)
 	}
 	rows := map[string]string{}
@@ -180,6 +180,18 @@ func TestThreeTiersOverHTTP(t *testing.T) {
 		if r := f.do(http.MethodGet, pl+at, tc.tok, ""); r.status != tc.want {
 			t.Errorf("%s reads the plan: got %d %s, want %d", tc.name, r.status, r.body, tc.want)
 		}
+	}
+	// An auditor's replay of the plan shows the same chain.
+	var asOf struct {
+		State struct {
+			Chain []struct{ HospitalID, AllianceID string }
+		}
+	}
+	if err := json.Unmarshal(get("/v1/audit/plans/"+w.plan, w.auditor, 200).body, &asOf); err != nil {
+		t.Fatal(err)
+	}
+	if len(asOf.State.Chain) != 3 || asOf.State.Chain[1].HospitalID != w.xh || asOf.State.Chain[2].AllianceID != w.community {
+		t.Fatalf("audited chain: %+v", asOf.State.Chain)
 	}
 	// 徐汇 keeps the plan in its work list while 枫林 holds it.
 	if r := get("/v1/hospitals/"+w.xh+"/plans"+at, w.xhTok, 200); !strings.Contains(string(r.body), w.plan) {
