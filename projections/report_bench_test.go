@@ -20,6 +20,12 @@ import (
 //
 //	go test ./projections -run '^$' -bench AllianceReport -benchtime 2000x
 //
+// BENCH_REDIS names a Redis to use instead of 127.0.0.1:6379 (a private one, so the
+// figures are the report's and not a shared server's queue):
+//
+//	redis-server --port 6391 --save '' --appendonly no --daemonize yes
+//	BENCH_REDIS=127.0.0.1:6391 go test ./projections -run '^$' -bench AllianceReport -benchtime 2000x
+//
 // BENCH_REPORT_EVENTS sets the size of the generated log (default 1,000,000): the
 // activity of an alliance with 144 members over three years (referrals, consults, expert
 // visits, plans with steps and deviations, adoptions), projected by the projector's own
@@ -34,6 +40,13 @@ var reportBench struct {
 	build    time.Duration
 }
 
+func benchRedisAddr() string {
+	if a := os.Getenv("BENCH_REDIS"); a != "" {
+		return a
+	}
+	return "127.0.0.1:6379"
+}
+
 func reportBenchEvents() int {
 	if n, err := strconv.Atoi(os.Getenv("BENCH_REPORT_EVENTS")); err == nil && n > 0 {
 		return n
@@ -46,7 +59,7 @@ func reportBenchEvents() int {
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if reportBench.prefix != "" {
-		rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
+		rdb := redis.NewClient(&redis.Options{Addr: benchRedisAddr()})
 		ctx := context.Background()
 		iter := rdb.Scan(ctx, 0, reportBench.prefix+":*", 1000).Iterator()
 		var keys []string
@@ -103,6 +116,13 @@ func buildReportBench(tb testing.TB, rdb *redis.Client) {
 // reader), and reports the latencies' p50 and p99.
 func BenchmarkAllianceReportQuarter(b *testing.B) {
 	rdb := MustRedis(b)
+	if a := os.Getenv("BENCH_REDIS"); a != "" {
+		rdb = redis.NewClient(&redis.Options{Addr: a, PoolSize: 32})
+		defer rdb.Close()
+		if err := rdb.Ping(context.Background()).Err(); err != nil {
+			b.Fatalf("BENCH_REDIS %s: %v", a, err)
+		}
+	}
 	buildReportBench(b, rdb)
 	q := projections.NewQueries(rdb, projections.QueryOptions{Prefix: reportBench.prefix})
 	defer q.Close()

@@ -111,6 +111,44 @@ func (h *history) day(a histAlliance, day time.Time, scale int) {
 	if h.r.Intn(8) == 0 {
 		h.placement(a, member(), at())
 	}
+	for range h.r.Intn(scale + 1) {
+		h.diagnostic(a, member(), at())
+	}
+}
+
+// diagnostic: a study member m sends to the alliance's centre, sent back and resubmitted
+// now and then, reported (within the target or late), with a critical value now and then,
+// acknowledged in time, late, or escalated first.
+func (h *history) diagnostic(a histAlliance, m string, at time.Time) {
+	id := h.id()
+	s := domain.DiagnosticStream(id)
+	kind := domain.CentreKinds[h.r.Intn(len(domain.CentreKinds))]
+	target := []time.Duration{30 * time.Minute, 4 * time.Hour, 24 * time.Hour}[h.r.Intn(3)]
+	h.add(s, at, m, domain.DiagnosticSubmitted{RequestID: id, AllianceID: a.ID, CentreID: a.Lead, CentreHospitalID: a.Lead, Kind: kind, Urgency: domain.UrgencyUrgent,
+		PatientRef: "pr_" + id, FromHospitalID: m, SubmittedAt: at, ReportDeadline: at.Add(target)})
+	start := at
+	if h.r.Intn(10) == 0 {
+		t := at.Add(h.minutes(2, 30))
+		h.add(s, t, a.Lead, domain.DiagnosticSentBack{RequestID: id, ReasonCode: "quality", Reason: "导联脱落", SentBackAt: t})
+		start = t.Add(h.minutes(5, 60))
+		h.add(s, start, m, domain.DiagnosticResubmitted{RequestID: id, ResubmittedAt: start, ReportDeadline: start.Add(target)})
+	}
+	if h.r.Intn(12) == 0 {
+		t := start.Add(h.minutes(1, 20))
+		h.add(s, t, m, domain.DiagnosticCancelled{RequestID: id, Reason: "患者离院", CancelledAt: t})
+		return
+	}
+	rep := start.Add(time.Duration(float64(target) * (0.1 + 1.1*h.r.Float64())))
+	h.add(s, rep, a.Lead, domain.DiagnosticReported{RequestID: id, Version: 1, Kind: kind, Impression: "报告", WithinTarget: !rep.After(start.Add(target)), ReportedAt: rep})
+	if h.r.Intn(6) != 0 {
+		return
+	}
+	h.add(s, rep, a.Lead, domain.CriticalValueFlagged{RequestID: id, Seq: 1, ReportVersion: 1, Finding: "STEMI", FromHospitalID: m, FlaggedAt: rep, AckDeadline: rep.Add(15 * time.Minute)})
+	ack := rep.Add(h.minutes(1, 30))
+	if ack.After(rep.Add(15 * time.Minute)) {
+		h.add(s, rep.Add(15*time.Minute), a.Lead, domain.CriticalValueEscalated{RequestID: id, Seq: 1, HospitalID: m, Channel: "duty-line", AckDeadline: rep.Add(15 * time.Minute), EscalatedAt: rep.Add(15 * time.Minute)})
+	}
+	h.add(s, ack, m, domain.CriticalValueAcknowledged{RequestID: id, Seq: 1, AcknowledgedBy: "值班医师", WithinTarget: !ack.After(rep.Add(15 * time.Minute)), AcknowledgedAt: ack})
 }
 
 // mentorship: an apprentice of member m with sessions, completed or withdrawn (or still

@@ -166,7 +166,9 @@ func TestReportViewsEqualRecompute(t *testing.T) {
 	if tot.Referrals.Up == 0 || tot.Referrals.GreenChannel.MedianMinutes == nil || tot.Consults.Answered == 0 || tot.Visits.PatientsSeen == 0 ||
 		tot.Plans.Active == 0 || tot.Adherence.Share == nil || tot.Deviations.Total == 0 || tot.Protocols.Adoptions == 0 || len(full.Members) < 12 ||
 		tot.Visits.PatientsAdmitted == 0 || tot.Talent.MentorshipsActive == 0 || tot.Talent.MentoringSessions == 0 || tot.Talent.PlacementsActive == 0 ||
-		tot.Talent.StudyPlacements == 0 || tot.Talent.Postings == 0 || tot.Talent.PlacementsCancelled == 0 {
+		tot.Talent.StudyPlacements == 0 || tot.Talent.Postings == 0 || tot.Talent.PlacementsCancelled == 0 ||
+		tot.Diagnostics.Kinds[0].P90Minutes == nil || tot.Diagnostics.Kinds[4].Reported == 0 || tot.Diagnostics.Critical.Escalated == 0 ||
+		tot.Diagnostics.Critical.WithinTarget == 0 || tot.Diagnostics.Critical.WithinTarget == tot.Diagnostics.Critical.Acknowledged {
 		t.Fatalf("the generated year has empty figures: %+v", tot)
 	}
 

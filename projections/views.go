@@ -67,6 +67,8 @@ func needs(ks keyspace, e event) []docRef {
 		return []docRef{planRef(ks, ev.PlanID), protocolRef(ks, ev.AllianceID, ev.ProtocolID)}
 	case domain.PlanHandedOver:
 		return []docRef{planRef(ks, ev.PlanID)}
+	case domain.PlanHandedOn:
+		return []docRef{planRef(ks, ev.PlanID)}
 	case domain.PlanStepCompleted:
 		return []docRef{planRef(ks, ev.PlanID)}
 	case domain.PlanStepSkipped:
@@ -136,6 +138,9 @@ func needs(ks keyspace, e event) []docRef {
 	if refs := talentNeeds(ks, e.ev); refs != nil {
 		return refs
 	}
+	if refs := diagnosticNeeds(ks, e.ev); refs != nil {
+		return refs
+	}
 	return nil
 }
 
@@ -163,7 +168,7 @@ func applyViews(b *batch, e event) error {
 		return applyAdoption(b, e)
 	case domain.PlanInitiated, domain.PlanHandedOver, domain.PlanStepCompleted, domain.PlanStepSkipped,
 		domain.PlanRevised, domain.PlanDeviationReported, domain.PlanDeviationAcknowledged, domain.PlanEscalated,
-		domain.PlanCompleted, domain.PlanDiscontinued, domain.PlanFlagged:
+		domain.PlanCompleted, domain.PlanDiscontinued, domain.PlanFlagged, domain.PlanHandedOn:
 		return applyPlan(b, e)
 	case domain.DispatchRequested, domain.ExpertAssigned, domain.ExpertReassigned, domain.ExpertCheckedIn,
 		domain.DispatchVisitReported, domain.DispatchCompleted, domain.DispatchCancelled:
@@ -182,6 +187,9 @@ func applyViews(b *batch, e event) error {
 		return applyMentorship(b, e)
 	case domain.PlacementPlanned, domain.PlacementArrived, domain.PlacementCompleted, domain.PlacementEvaluated, domain.PlacementCancelled:
 		return applyPlacement(b, e)
+	}
+	if isDiagnosticEvent(e.ev) {
+		return applyDiagnosticViews(b, e)
 	}
 	return nil
 }

@@ -18,6 +18,7 @@ import (
 // the demo's day: 240 expert visits to the three township centres whose reports add up
 // to 860 patients (100 of them admitted at the township), 130 referrals up (30 of them through the green channel, admitted
 // within the hour as a rule), 36 referrals down for rehabilitation, 120 remote consults,
+// 150 ECG studies read by the county's remote ECG centre (a critical value in one of ten),
 // and 30 post-PCI shared plans handed to the townships with their follow-ups recorded on
 // schedule or a few days late, and deviations now and then.
 const (
@@ -29,6 +30,7 @@ const (
 	reportReferralsDown = 36
 	reportConsults      = 120
 	reportPlans         = 30
+	reportECGStudies    = 150
 )
 
 // runAt runs one demo command with the service's clock standing at t.
@@ -194,6 +196,61 @@ func (d *demo) reportYear(ctx context.Context) error {
 			}
 			_, err = d.runAt(ctx, t0.Add(time.Duration(2+answer)*time.Minute), lead, key+":opinion", func(ctx context.Context, a *app.App, c app.Call) (app.Outcome, error) {
 				return a.GiveOpinion(ctx, c, app.OpinionInput{ConsultID: id, Opinion: domain.Opinion{Text: "窦性心律, 未见急性缺血改变; 乡镇卫生院随访"}})
+			})
+			return err
+		})
+	}
+	// ECG studies: 150 sent by the townships to the county's remote ECG centre over the
+	// year, one in ten with a critical value the township acknowledges.
+	centre := d.sum.id("centre:hengkou-ecg")
+	readers := []string{d.sum.id("reader:hengkou-ecg:0"), d.sum.id("reader:hengkou-ecg:1")}
+	ecgDesk := d.actor("hengkou", "ecg-room", "hengkou-ecg-duty", "lead")
+	for i := range reportECGStudies {
+		day := 1 + i*362/reportECGStudies
+		town := r.Intn(3)
+		t0 := at(day, 7+r.Intn(14), r.Intn(60))
+		urgency := []string{domain.UrgencyEmergency, domain.UrgencyUrgent, domain.UrgencyRoutine}[r.Intn(3)]
+		read := map[string]int{domain.UrgencyEmergency: 3 + r.Intn(14), domain.UrgencyUrgent: 10 + r.Intn(60), domain.UrgencyRoutine: 30 + r.Intn(600)}[urgency]
+		critical := r.Intn(10) == 0
+		ackAfter := 2 + r.Intn(12)
+		if r.Intn(5) == 0 {
+			ackAfter = 16 + r.Intn(20) // late now and then
+		}
+		reader := readers[i%2]
+		jobs = append(jobs, func(ctx context.Context) error {
+			key := fmt.Sprintf("report:ecg:%03d", i)
+			member := townActor(town, "duty-doctor")
+			out, err := d.runAt(ctx, t0, member, key, func(ctx context.Context, a *app.App, c app.Call) (app.Outcome, error) {
+				return a.SubmitDiagnostic(ctx, c, app.SubmitDiagnosticInput{CentreID: centre, Modality: "12导联静息心电图 (12-lead resting ECG)",
+					ClinicalQuestion: "胸闷心悸, 请判读", Urgency: urgency, MedicalRecordNumber: fmt.Sprintf("HK-ECG-%04d", i)})
+			})
+			if err != nil {
+				return err
+			}
+			id := out.ID
+			if _, err := d.runAt(ctx, t0.Add(time.Minute), ecgDesk, key+":claim", func(ctx context.Context, a *app.App, c app.Call) (app.Outcome, error) {
+				return a.ClaimDiagnostic(ctx, c, app.AssignReaderInput{RequestID: id, ReaderID: reader})
+			}); err != nil {
+				return err
+			}
+			rate := fmt.Sprint(62 + i%30)
+			rep := app.ReportInput{RequestID: id, ReaderID: reader, Findings: []domain.Finding{{Item: "rhythm", Value: "窦性心律"},
+				{Item: "rate", Value: rate, Unit: "bpm", ReferenceRange: "60-100", Flag: domain.FlagNormal}, {Item: "st_t", Value: "未见明显 ST-T 改变"}},
+				Impression: "窦性心律, 大致正常心电图"}
+			if critical {
+				rep.Findings = []domain.Finding{{Item: "rhythm", Value: "窦性心律"}, {Item: "rate", Value: rate, Unit: "bpm", ReferenceRange: "60-100", Flag: domain.FlagNormal},
+					{Item: "st_t", Value: "V1-V4 导联 ST 段抬高", Flag: domain.FlagCritical}}
+				rep.Impression = "急性前壁 ST 段抬高型心肌梗死"
+				rep.Critical = &domain.CriticalInput{Finding: "急性前壁 STEMI: 立即启动胸痛绿色通道"}
+			}
+			tRep := t0.Add(time.Duration(read) * time.Minute)
+			if _, err := d.runAt(ctx, tRep, ecgDesk, key+":report", func(ctx context.Context, a *app.App, c app.Call) (app.Outcome, error) {
+				return a.ReportDiagnostic(ctx, c, rep)
+			}); err != nil || !critical {
+				return err
+			}
+			_, err = d.runAt(ctx, tRep.Add(time.Duration(ackAfter)*time.Minute), member, key+":acknowledge", func(ctx context.Context, a *app.App, c app.Call) (app.Outcome, error) {
+				return a.AcknowledgeCritical(ctx, c, app.AcknowledgeCriticalInput{RequestID: id, Note: "已电话回复, 准备转运"})
 			})
 			return err
 		})

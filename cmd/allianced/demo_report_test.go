@@ -59,7 +59,8 @@ func TestDemoReportYear(t *testing.T) {
 	want := map[string]int64{report.VisitsCompleted: 240, report.PatientsSeen: 860, report.ReferralsUp: 130, report.GreenAdmitted: 30,
 		report.ReferralsDown: 36, report.ConsultsAnswered: 120, report.PlansStarted: 30, report.PatientsAdmitted: 100,
 		report.MentorshipsStarted: 3, report.MentorshipsCompleted: 2, report.MentoringSessions: 30, report.PlacementsStudyArrived: 6,
-		report.PlacementsPostArrived: 6, report.PlacementsCompleted: 6} // the year's cohort, and the current one (demo_talent.go) begun 60 days ago
+		report.PlacementsPostArrived: 6, report.PlacementsCompleted: 6, // the year's cohort, and the current one (demo_talent.go) begun 60 days ago
+		report.DiagPrefix + "ecg.submitted": 150, report.DiagPrefix + "ecg.reported": 150}
 	for m, n := range want {
 		if year[m] != n {
 			t.Errorf("%s over the year: got %d, want %d", m, year[m], n)
