@@ -40,6 +40,15 @@ type reportFigures struct {
 		StepsRecorded int64    `json:"stepsRecorded"`
 		Share         *float64 `json:"share"`
 	} `json:"adherence"`
+	Talent struct {
+		MentoringSessions int64 `json:"mentoringSessions"`
+	} `json:"talent"`
+	Diagnostics struct {
+		Kinds []struct {
+			Kind     string `json:"kind"`
+			Reported int64  `json:"reported"`
+		} `json:"kinds"`
+	} `json:"diagnostics"`
 }
 
 type reportDoc struct {
@@ -83,6 +92,7 @@ func TestDemoAllianceReport(t *testing.T) {
 	today := time.Now().UTC()
 	yesterday := today.AddDate(0, 0, -1).Format(time.DateOnly)
 	var sum reportFigures
+	var ecg int64
 	seen := map[string]bool{}
 	for m := today.AddDate(-1, 0, -1); !m.After(today); m = m.AddDate(0, 1, 0) {
 		q := quarterKey(m)
@@ -100,10 +110,12 @@ func TestDemoAllianceReport(t *testing.T) {
 		sum.Visits.Completed += tot.Visits.Completed
 		sum.Visits.PatientsSeen += tot.Visits.PatientsSeen
 		sum.Plans.Started += tot.Plans.Started
+		sum.Talent.MentoringSessions += tot.Talent.MentoringSessions
+		ecg += tot.Diagnostics.Kinds[0].Reported
 	}
 	if sum.Referrals.Up != 130 || sum.Referrals.Down != 36 || sum.Referrals.GreenChannel.Admitted != 30 || sum.Consults.Answered != 120 ||
-		sum.Visits.Completed != 240 || sum.Visits.PatientsSeen != 860 || sum.Plans.Started != 30 {
-		t.Fatalf("the demo's year over the quarters %v: %+v", seen, sum)
+		sum.Visits.Completed != 240 || sum.Visits.PatientsSeen != 860 || sum.Plans.Started != 30 || sum.Talent.MentoringSessions != 30 || ecg != 150 {
+		t.Fatalf("the demo's year over the quarters %v: %+v, %d ECG reports", seen, sum, ecg)
 	}
 
 	// The last full quarter, as the lead department sees it.
@@ -231,7 +243,7 @@ func openInBrowser(t *testing.T, url, token string) {
 	if err := json.Unmarshal(bytes.TrimSpace(stdout.Bytes()), &res); err != nil || runErr != nil || len(res.Problems) > 0 {
 		t.Fatalf("the report page in chromium: %v\nproblems: %q\nstdout: %s\nstderr: %s", runErr, res.Problems, stdout.String(), stderr.String())
 	}
-	if len(res.Charts) < 4 || res.Rows < 4 || !strings.Contains(res.Title, "恒口") {
+	if len(res.Charts) < 6 || res.Rows < 4 || !strings.Contains(res.Title, "恒口") {
 		t.Fatalf("the page in chromium: %+v", res)
 	}
 	if st, err := os.Stat(filepath.Join(out, "alliance-report.png")); err != nil || st.Size() == 0 {
