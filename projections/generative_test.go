@@ -168,6 +168,7 @@ type walk struct {
 	hospitals, alliances, protocols, plans, dispatches, consults, experts []string
 	adoptions                                                             [][2]string // protocol, hospital
 	tal                                                                   talentIDs
+	centres, readers, studies                                             []string // diagnostic centres (generative_diagnostic_test.go)
 
 	// calm makes every value plausible, for the setup that gives each walk a few
 	// hospitals, an alliance with members, a protocol, plans, dispatches and consults.
@@ -223,6 +224,7 @@ func (w *walk) setup() error {
 		{4, w.adopt}, {3, w.initiatePlan}, {2, w.requestDispatch}, {2, w.assignExpert}, {2, w.requestConsult},
 		{1, w.tierSetup},
 		{6, w.registerPractitioner}, {3, w.startMentorship}, {2, w.planPlacement},
+		{2, w.openCentre}, {2, w.addReader}, {2, w.rosterChange}, {3, w.submitStudy},
 	} {
 		for range step.times {
 			w.clock = w.clock.Add(time.Hour)
@@ -252,6 +254,7 @@ func (w *walk) random(n int) error {
 		{3, w.requestConsult}, {3, w.consultProgress},
 		{1, w.claimKey},
 		{2, w.registerPractitioner}, {3, w.startMentorship}, {6, w.mentorshipProgress}, {3, w.planPlacement}, {4, w.placementProgress},
+		{1, w.openCentre}, {1, w.addReader}, {2, w.rosterChange}, {3, w.submitStudy}, {6, w.studyProgress},
 	}
 	total := 0
 	for _, a := range actions {
@@ -378,6 +381,7 @@ func (w *walk) checkViews(rdb *redis.Client) error {
 		add("calendar of expert "+id, true, func() (any, error) { return q.ExpertCalendar(ctx, id, 0) })
 	}
 	w.talentReads(ctx, q, add)
+	w.diagnosticReads(q, add)
 	for _, rd := range reads {
 		v, err := rd.get()
 		if err != nil && !(rd.list && domain.ErrorCode(err) == domain.CodeNotFound) {

@@ -138,6 +138,9 @@ func needs(ks keyspace, e event) []docRef {
 	if refs := talentNeeds(ks, e.ev); refs != nil {
 		return refs
 	}
+	if refs := diagnosticNeeds(ks, e.ev); refs != nil {
+		return refs
+	}
 	return nil
 }
 
@@ -176,6 +179,9 @@ func applyEvent(b *batch, e event) error {
 		return applyMentorship(b, e)
 	case domain.PlacementPlanned, domain.PlacementArrived, domain.PlacementCompleted, domain.PlacementEvaluated, domain.PlacementCancelled:
 		return applyPlacement(b, e)
+	}
+	if isDiagnosticEvent(e.ev) {
+		return applyDiagnosticViews(b, e)
 	}
 	return nil
 }

@@ -104,6 +104,7 @@ func loadDemo(ctx context.Context, a *app.App, now time.Time) (demoSummary, erro
 		d.referrals,
 		d.tiers,
 		d.talent,
+		d.diagnostics,
 	}
 	for _, step := range steps {
 		if err := step(ctx); err != nil {
