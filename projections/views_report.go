@@ -73,8 +73,15 @@ func (be batchEntities) Get(key string) ([]byte, bool, error) {
 	return e.raw, e.raw != nil, nil
 }
 
+// Put stores Derive's state. It is not counted among the documents the event touched:
+// the state is no view a reader sees, it always encodes (flushRaw writes the bytes
+// Derive made), and when another document of the event fails, the event is recorded as
+// failed and degrades the views' documents only.
 func (be batchEntities) Put(key string, doc []byte) error {
-	return be.b.put(docRef{be.b.ks.reportEntity(key), ""}, doc, flushRaw)
+	n := len(be.b.touched)
+	err := be.b.put(docRef{be.b.ks.reportEntity(key), ""}, doc, flushRaw)
+	be.b.touched = be.b.touched[:n]
+	return err
 }
 
 func flushRaw(pipe redis.Pipeliner, ref docRef, v any) error {

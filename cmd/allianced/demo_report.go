@@ -99,9 +99,9 @@ func (d *demo) reportYear(ctx context.Context) error {
 		rep := domain.VisitReport{PatientsSeen: seen, PatientsAdmitted: b2i(admitted[i]), ProceduresGuided: r.Intn(2), TeachingSessions: b2i(r.Intn(4) == 0),
 			Summary: fmt.Sprintf("%s 坐诊查房: 接诊 %d 人次", experts[expert].name, seen)}
 		lateMin := r.Intn(40)
+		member := townActor(town, "office") // actors are made here: jobs run concurrently with the demo's id map
 		jobs = append(jobs, func(ctx context.Context) error {
 			key := fmt.Sprintf("report:visit:%03d", i)
-			member := townActor(town, "office")
 			win := domain.Window{Start: at(day, 8, 30), End: at(day, 17, 0)}
 			out, err := d.runAt(ctx, at(day-2-i%5, 10, 0), member, key, func(ctx context.Context, a *app.App, c app.Call) (app.Outcome, error) {
 				return a.RequestDispatch(ctx, c, app.RequestDispatchInput{AllianceID: alliance, Kind: domain.DispatchClinic,
@@ -178,9 +178,9 @@ func (d *demo) reportYear(ctx context.Context) error {
 		if r.Intn(8) == 0 {
 			answer = budget + 5 + r.Intn(budget/2+1) // late now and then
 		}
+		member := townActor(town, "duty-doctor")
 		jobs = append(jobs, func(ctx context.Context) error {
 			key := fmt.Sprintf("report:consult:%03d", i)
-			member := townActor(town, "duty-doctor")
 			out, err := d.runAt(ctx, t0, member, key, func(ctx context.Context, a *app.App, c app.Call) (app.Outcome, error) {
 				return a.RequestConsult(ctx, c, app.RequestConsultInput{AllianceID: alliance, Specialty: "cardiology (ECG)", Urgency: urgency,
 					Question: "心电图判读: 是否需要上转?", ConsentRef: fmt.Sprintf("HK-CONSENT-%03d", i), MedicalRecordNumber: fmt.Sprintf("HK-C-%04d", i)})
@@ -217,9 +217,9 @@ func (d *demo) reportYear(ctx context.Context) error {
 			ackAfter = 16 + r.Intn(20) // late now and then
 		}
 		reader := readers[i%2]
+		member := townActor(town, "duty-doctor")
 		jobs = append(jobs, func(ctx context.Context) error {
 			key := fmt.Sprintf("report:ecg:%03d", i)
-			member := townActor(town, "duty-doctor")
 			out, err := d.runAt(ctx, t0, member, key, func(ctx context.Context, a *app.App, c app.Call) (app.Outcome, error) {
 				return a.SubmitDiagnostic(ctx, c, app.SubmitDiagnosticInput{CentreID: centre, Modality: "12导联静息心电图 (12-lead resting ECG)",
 					ClinicalQuestion: "胸闷心悸, 请判读", Urgency: urgency, MedicalRecordNumber: fmt.Sprintf("HK-ECG-%04d", i)})
@@ -255,6 +255,7 @@ func (d *demo) reportYear(ctx context.Context) error {
 			return err
 		})
 	}
+	pci := d.sum.id("hengkou-pci")
 	// Plans: 30 post-PCI plans handed to the townships, follow-ups recorded.
 	for i := range reportPlans {
 		day := 2 + i*330/reportPlans
@@ -265,7 +266,7 @@ func (d *demo) reportYear(ctx context.Context) error {
 		}
 		deviate := r.Intn(4) == 0
 		severity := []string{domain.DeviationSeverityMinor, domain.DeviationSeverityMinor, domain.DeviationSeverityMajor}[r.Intn(3)]
-		jobs = append(jobs, d.planJob(i, alliance, at(day, 10, 0), lead, townActor(town, "gp"), d.sum.id(towns[town]), delays, deviate, severity))
+		jobs = append(jobs, d.planJob(i, alliance, pci, at(day, 10, 0), lead, townActor(town, "gp"), d.sum.id(towns[town]), delays, deviate, severity))
 	}
 	return runJobs(ctx, 6, jobs)
 }
@@ -467,12 +468,12 @@ func (d *demo) referralJob(i int, alliance string, t0 time.Time, from, to domain
 // planJob starts a post-PCI plan at t0, hands it to the township and records its
 // follow-ups (the steps due within the year) the given days late; the plans started
 // early in the year are completed, one in four reports a deviation.
-func (d *demo) planJob(i int, alliance string, t0 time.Time, lead, member domain.Actor, memberID string, delays []int, deviate bool, severity string) func(context.Context) error {
+func (d *demo) planJob(i int, alliance, protocol string, t0 time.Time, lead, member domain.Actor, memberID string, delays []int, deviate bool, severity string) func(context.Context) error {
 	return func(ctx context.Context) error {
 		key := fmt.Sprintf("report:plan:%03d", i)
 		start := time.Date(t0.Year(), t0.Month(), t0.Day(), 0, 0, 0, 0, time.UTC)
 		out, err := d.runAt(ctx, t0, lead, key, func(ctx context.Context, a *app.App, c app.Call) (app.Outcome, error) {
-			return a.InitiatePlan(ctx, c, app.InitiatePlanInput{AllianceID: alliance, ProtocolID: d.sum.id("hengkou-pci"), Version: 1,
+			return a.InitiatePlan(ctx, c, app.InitiatePlanInput{AllianceID: alliance, ProtocolID: protocol, Version: 1,
 				MedicalRecordNumber: fmt.Sprintf("HK-P-%04d", i), StartDate: start})
 		})
 		if err != nil {

@@ -1,10 +1,6 @@
 package report
 
-import (
-	"time"
-
-	"github.com/medalliance/allianced/domain"
-)
+import "github.com/medalliance/allianced/domain"
 
 // Diagnostic-centre metrics: per kind (ecg, imaging, lab, pathology, ultrasound) the
 // studies submitted, reported and reported within the target, and the turnaround of each
@@ -61,11 +57,11 @@ type CriticalFigures struct {
 
 // diagState is what a study's later facts need of its submission.
 type diagState struct {
-	Alliance  string    `json:"a"`
-	Member    string    `json:"m"`
-	Kind      string    `json:"k"`
-	Submitted time.Time `json:"s"`
-	Reported  bool      `json:"r,omitempty"`
+	Alliance  string `json:"a"`
+	Member    string `json:"m"`
+	Kind      string `json:"k"`
+	Submitted int64  `json:"s"` // Unix seconds of the last (re)submission
+	Reported  bool   `json:"r,omitempty"`
 }
 
 func diagNeeds(e domain.Event) []string {
@@ -88,7 +84,7 @@ func diagNeeds(e domain.Event) []string {
 
 func deriveDiag(ents Entities, e domain.Event) ([]Fact, error) {
 	if ev, ok := e.(domain.DiagnosticSubmitted); ok {
-		st := diagState{Alliance: ev.AllianceID, Member: ev.FromHospitalID, Kind: ev.Kind, Submitted: ev.SubmittedAt.UTC()}
+		st := diagState{Alliance: ev.AllianceID, Member: ev.FromHospitalID, Kind: ev.Kind, Submitted: ev.SubmittedAt.Unix()}
 		return []Fact{counter(ev.AllianceID, ev.FromHospitalID, ev.SubmittedAt, DiagPrefix+ev.Kind+diagSubmittedSuffix, 1)},
 			put(ents, diagEntityKeyPrefix+ev.RequestID, st)
 	}
@@ -115,7 +111,7 @@ func deriveDiag(ents Entities, e domain.Event) ([]Fact, error) {
 	a, h := st.Alliance, st.Member
 	switch ev := e.(type) {
 	case domain.DiagnosticResubmitted:
-		st.Submitted = ev.ResubmittedAt.UTC()
+		st.Submitted = ev.ResubmittedAt.Unix()
 		return nil, put(ents, key, st)
 	case domain.DiagnosticReported:
 		if st.Reported {
@@ -123,7 +119,7 @@ func deriveDiag(ents Entities, e domain.Event) ([]Fact, error) {
 		}
 		st.Reported = true
 		out := []Fact{counter(a, h, ev.ReportedAt, DiagPrefix+st.Kind+diagReportedSuffix, 1),
-			sample(a, h, ev.ReportedAt, SampleDiagPrefix+st.Kind, id, seconds(st.Submitted, ev.ReportedAt))}
+			sample(a, h, ev.ReportedAt, SampleDiagPrefix+st.Kind, id, ev.ReportedAt.Unix()-st.Submitted)}
 		if ev.WithinTarget {
 			out = append(out, counter(a, h, ev.ReportedAt, DiagPrefix+st.Kind+diagWithinSuffix, 1))
 		}

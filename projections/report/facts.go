@@ -153,18 +153,18 @@ func Needs(e domain.Event) []string {
 
 // referralState is what a referral's later facts need of its request.
 type referralState struct {
-	Alliance      string    `json:"a"`
-	Member        string    `json:"m"`
-	Urgency       string    `json:"u"`
-	RequestedAt   time.Time `json:"r"`
-	AdmitDeadline time.Time `json:"d"`
+	Alliance      string `json:"a"`
+	Member        string `json:"m"`
+	Urgency       string `json:"u"`
+	RequestedAt   int64  `json:"r"` // Unix seconds: state never fails to encode, whatever an event's instant
+	AdmitDeadline int64  `json:"d"`
 }
 
 // consultState is what the opinion's facts need of the request.
 type consultState struct {
-	Alliance    string    `json:"a"`
-	Member      string    `json:"m"`
-	RequestedAt time.Time `json:"r"`
+	Alliance    string `json:"a"`
+	Member      string `json:"m"`
+	RequestedAt int64  `json:"r"`
 }
 
 // dispatchState names the alliance and the visited member of a dispatch.
@@ -176,12 +176,12 @@ type dispatchState struct {
 // planState is the little of a plan the figures need: who holds it, whether it is
 // closed, and each step's due day (kept in step with revisions by the domain's Evolve).
 type planState struct {
-	Alliance    string               `json:"a"`
-	Lead        string               `json:"l"`
-	Responsible string               `json:"h"`
-	Closed      bool                 `json:"c,omitempty"`
-	StartDate   time.Time            `json:"s"`
-	Due         map[string]time.Time `json:"d"`
+	Alliance    string           `json:"a"`
+	Lead        string           `json:"l"`
+	Responsible string           `json:"h"`
+	Closed      bool             `json:"c,omitempty"`
+	StartDate   int64            `json:"s"`
+	Due         map[string]int64 `json:"d"` // step -> due day, Unix seconds
 }
 
 func get[T any](ents Entities, key string) (*T, error) {
@@ -213,9 +213,8 @@ func sample(alliance, hospital string, at time.Time, metric, id string, seconds 
 	return Fact{Alliance: alliance, Hospital: hospital, At: at.UTC(), Metric: metric, SampleID: id, Value: seconds}
 }
 
-// seconds is the whole seconds from a to b (samples are whole seconds, so sums and
-// percentiles stay exact in Redis' doubles).
-func seconds(a, b time.Time) int64 { return int64(b.Sub(a) / time.Second) }
+// Samples are whole seconds (differences of Unix seconds), so sums and percentiles stay
+// exact in Redis' doubles.
 
 // Derive returns the facts event e contributes, updating ents. Events of no figure's
 // interest return nil.
@@ -227,7 +226,7 @@ func Derive(ents Entities, e domain.Event) ([]Fact, error) {
 		if ev.Direction == domain.ReferralDown {
 			member, metric = ev.ToHospitalID, ReferralsDown
 		}
-		st := referralState{Alliance: ev.AllianceID, Member: member, Urgency: ev.Urgency, RequestedAt: ev.RequestedAt.UTC(), AdmitDeadline: ev.AdmitDeadline.UTC()}
+		st := referralState{Alliance: ev.AllianceID, Member: member, Urgency: ev.Urgency, RequestedAt: ev.RequestedAt.Unix(), AdmitDeadline: ev.AdmitDeadline.Unix()}
 		if err := put(ents, "referral:"+ev.ReferralID, st); err != nil {
 			return nil, err
 		}
@@ -244,14 +243,14 @@ func Derive(ents Entities, e domain.Event) ([]Fact, error) {
 		out := []Fact{counter(st.Alliance, st.Member, ev.AdmittedAt, ReferralsAdmitted, 1)}
 		if st.Urgency == domain.UrgencyEmergency {
 			out = append(out, counter(st.Alliance, st.Member, ev.AdmittedAt, GreenAdmitted, 1),
-				sample(st.Alliance, st.Member, ev.AdmittedAt, SampleGreenAdmit, ev.ReferralID, seconds(st.RequestedAt, ev.AdmittedAt)))
-			if !ev.AdmittedAt.After(st.AdmitDeadline) {
+				sample(st.Alliance, st.Member, ev.AdmittedAt, SampleGreenAdmit, ev.ReferralID, ev.AdmittedAt.Unix()-st.RequestedAt))
+			if ev.AdmittedAt.Unix() <= st.AdmitDeadline {
 				out = append(out, counter(st.Alliance, st.Member, ev.AdmittedAt, GreenWithinTarget, 1))
 			}
 		}
 		return out, nil
 	case domain.ConsultRequested:
-		st := consultState{Alliance: ev.AllianceID, Member: ev.RequestingHospitalID, RequestedAt: ev.RequestedAt.UTC()}
+		st := consultState{Alliance: ev.AllianceID, Member: ev.RequestingHospitalID, RequestedAt: ev.RequestedAt.Unix()}
 		if err := put(ents, "consult:"+ev.ConsultID, st); err != nil {
 			return nil, err
 		}
@@ -262,7 +261,7 @@ func Derive(ents Entities, e domain.Event) ([]Fact, error) {
 			return nil, err
 		}
 		out := []Fact{counter(st.Alliance, st.Member, ev.GivenAt, ConsultsAnswered, 1),
-			sample(st.Alliance, st.Member, ev.GivenAt, SampleConsultResponse, ev.ConsultID, seconds(st.RequestedAt, ev.GivenAt))}
+			sample(st.Alliance, st.Member, ev.GivenAt, SampleConsultResponse, ev.ConsultID, ev.GivenAt.Unix()-st.RequestedAt)}
 		if ev.WithinDeadline {
 			out = append(out, counter(st.Alliance, st.Member, ev.GivenAt, ConsultsWithin, 1))
 		}
@@ -324,9 +323,9 @@ func onSchedule(due, done time.Time) bool {
 func derivePlan(ents Entities, e domain.Event) ([]Fact, error) {
 	if ev, ok := e.(domain.PlanInitiated); ok {
 		st := planState{Alliance: ev.AllianceID, Lead: ev.LeadHospitalID, Responsible: ev.LeadHospitalID,
-			StartDate: ev.StartDate.UTC(), Due: map[string]time.Time{}}
+			StartDate: ev.StartDate.Unix(), Due: map[string]int64{}}
 		for _, s := range ev.Steps {
-			st.Due[s.StepID] = s.DueDate.UTC()
+			st.Due[s.StepID] = s.DueDate.Unix()
 		}
 		if err := put(ents, "plan:"+ev.PlanID, st); err != nil {
 			return nil, err
@@ -347,7 +346,7 @@ func derivePlan(ents Entities, e domain.Event) ([]Fact, error) {
 		out = moveActive(st, ev.ToHospitalID, ev.At)
 	case domain.PlanStepCompleted:
 		out = []Fact{counter(st.Alliance, ev.HospitalID, ev.At, StepsRecorded, 1), counter(st.Alliance, ev.HospitalID, ev.At, StepsCompleted, 1)}
-		if due, ok := st.Due[ev.StepID]; ok && onSchedule(due, ev.At) {
+		if due, ok := st.Due[ev.StepID]; ok && onSchedule(time.Unix(due, 0), ev.At) {
 			out = append(out, counter(st.Alliance, ev.HospitalID, ev.At, StepsOnSchedule, 1))
 		}
 		return out, nil // nothing of the state changed
@@ -357,15 +356,15 @@ func derivePlan(ents Entities, e domain.Event) ([]Fact, error) {
 		return []Fact{counter(st.Alliance, ev.HospitalID, ev.At, DeviationsPrefix+ev.Severity, 1)}, nil
 	case domain.PlanRevised:
 		// The domain's own Evolve places the revised steps on the calendar.
-		p := domain.Plan{StartDate: st.StartDate}
+		p := domain.Plan{StartDate: time.Unix(st.StartDate, 0).UTC()}
 		for stepID, due := range st.Due {
-			p.Steps = append(p.Steps, domain.PlanStep{StepID: stepID, DueDate: due, Status: domain.StepStatusPending})
+			p.Steps = append(p.Steps, domain.PlanStep{StepID: stepID, DueDate: time.Unix(due, 0).UTC(), Status: domain.StepStatusPending})
 		}
 		p = p.Evolve(ev)
-		st.Due = map[string]time.Time{}
+		st.Due = map[string]int64{}
 		for _, s := range p.Steps {
 			if s.Status != domain.StepStatusCancelled {
-				st.Due[s.StepID] = s.DueDate.UTC()
+				st.Due[s.StepID] = s.DueDate.Unix()
 			}
 		}
 	case domain.PlanCompleted:
