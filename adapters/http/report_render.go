@@ -97,7 +97,8 @@ func reportCSV(rep report.Report, allianceName string) ([]byte, error) {
 		return nil, err
 	}
 	row := func(scope, id, name string, f report.Figures) error {
-		rec := []string{rep.AllianceID, allianceName, rep.Period.Key, rep.Period.Start.Format(time.DateOnly), rep.Period.End.Format(time.DateOnly),
+		name = csvText(name)
+		rec := []string{rep.AllianceID, csvText(allianceName), rep.Period.Key, rep.Period.Start.Format(time.DateOnly), rep.Period.End.Format(time.DateOnly),
 			rep.AsOf, rep.Through.Format(time.RFC3339), scope, id, name}
 		for _, c := range cols {
 			rec = append(rec, c.val(f))
@@ -114,6 +115,15 @@ func reportCSV(rep report.Report, allianceName string) ([]byte, error) {
 	}
 	w.Flush()
 	return buf.Bytes(), w.Error()
+}
+
+// csvText keeps a name from being read as a formula by a spreadsheet (a leading =, +,
+// -, @, tab or carriage return gets a quote, as OWASP advises for CSV exports).
+func csvText(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
 }
 
 func fmtPct(v *float64) string {
