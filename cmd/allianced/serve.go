@@ -121,7 +121,8 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (_ *Main, err error
 	if err != nil {
 		return nil, err
 	}
-	m.app = app.New(app.Config{Store: m.store, Pseudonymizer: pseudo, DiagnosticPolicy: cfg.Diagnostic})
+	m.app = app.New(app.Config{Store: m.store, Pseudonymizer: pseudo, DiagnosticPolicy: cfg.Diagnostic,
+		ConsultPolicy: cfg.Policies.Consult, ReferralPolicy: cfg.Policies.Referral})
 	m.projector = projections.NewProjector(m.store, m.rdb, projections.Options{
 		Prefix: cfg.RedisPrefix, LeaseTTL: cfg.LeaseTTL, Logger: log.With("component", "projector")})
 	m.queries = projections.NewQueries(m.rdb, projections.QueryOptions{
