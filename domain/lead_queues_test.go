@@ -130,3 +130,33 @@ func TestProtocolOfSecondLeadDepartment(t *testing.T) {
 			want: []domain.Event{domain.ProtocolRetired{ProtocolID: id(50), AllianceID: id(10), Reason: "superseded", RetiredAt: t0.Add(2 * time.Hour)}}},
 	})
 }
+
+// TestReferralHoldsSlot: only a recorded acceptance of that very slot, in that
+// department, holds it, until the referral ends short of arrival.
+func TestReferralHoldsSlot(t *testing.T) {
+	slot := &domain.SlotRef{SlotID: id(61), Kind: domain.SlotBed}
+	base := domain.Referral{ID: id(60), ToHospitalID: id(1), ReceivingDeptID: "gi-surgery", Slot: slot, Status: domain.ReferralStatusAccepted}
+	with := func(f func(*domain.Referral)) domain.Referral { r := base; f(&r); return r }
+	for _, tc := range []struct {
+		name string
+		r    domain.Referral
+		slot string
+		want bool
+	}{
+		{"accepted with the slot", base, id(61), true},
+		{"admitted keeps it", with(func(r *domain.Referral) { r.Status = domain.ReferralStatusAdmitted }), id(61), true},
+		{"completed keeps it", with(func(r *domain.Referral) { r.Status = domain.ReferralStatusCompleted }), id(61), true},
+		{"another slot", base, id(62), false},
+		{"never recorded (still requested)", with(func(r *domain.Referral) {
+			r.Status, r.Slot, r.ReceivingDeptID = domain.ReferralStatusRequested, nil, ""
+		}), id(61), false},
+		{"cancelled", with(func(r *domain.Referral) { r.Status = domain.ReferralStatusCancelled }), id(61), false},
+		{"no-show", with(func(r *domain.Referral) { r.Status = domain.ReferralStatusNoShow }), id(61), false},
+		{"another department", with(func(r *domain.Referral) { r.ReceivingDeptID = "gastroenterology" }), id(61), false},
+		{"no referral", domain.Referral{}, id(61), false},
+	} {
+		if got := tc.r.HoldsSlot(id(1), "gi-surgery", tc.slot); got != tc.want {
+			t.Errorf("%s: HoldsSlot = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
