@@ -244,7 +244,7 @@ func (w *walk) random(n int) error {
 		do     func() error
 	}{
 		{3, w.registerHospital}, {1, w.addDepartment},
-		{2, w.foundAlliance}, {4, w.admitMember}, {1, w.changeMember},
+		{2, w.foundAlliance}, {4, w.admitMember}, {1, w.changeMember}, {1, w.addLeadDepartment},
 		{2, w.draftProtocol}, {3, w.publishVersion}, {1, w.withdrawVersion}, {1, w.retireProtocol},
 		{3, w.adopt}, {1, w.upgradeAdoption}, {2, w.declareDeviation}, {1, w.revokeDeviation}, {1, w.withdrawAdoption},
 		{4, w.initiatePlan}, {2, w.handOver}, {3, w.recordStep}, {3, w.revisePlan}, {2, w.reportDeviation},
@@ -657,6 +657,26 @@ func (w *walk) admitMember() error {
 	return err
 }
 
+// addLeadDepartment makes another department of the lead hospital (one it may not
+// have) a lead department, so consults and dispatches are addressed to several.
+func (w *walk) addLeadDepartment() error {
+	a := w.alliance()
+	h := load[domain.Hospital](w, domain.HospitalStream(a.LeadHospitalID))
+	cmd := domain.AddLeadDepartment{AllianceID: a.ID, Lead: h, DepartmentID: "d" + strconv.Itoa(w.r.Intn(9)+2), By: lead(a), At: w.at()}
+	_, err := handle(w, domain.AllianceStream(a.ID), cmd.By, cmd.At, "AddLeadDepartment",
+		func(s domain.Alliance) ([]domain.Event, error) { return domain.DecideAlliance(s, cmd) })
+	return err
+}
+
+// leadDepartment picks the lead department a request is addressed to: none (the
+// founding one), one of the alliance's, or one that does not lead it.
+func (w *walk) leadDepartment(a domain.Alliance) string {
+	if len(a.LeadDepartments) > 0 && w.r.Intn(2) == 0 {
+		return a.LeadDepartments[w.r.Intn(len(a.LeadDepartments))]
+	}
+	return w.pick("", "", "d12")
+}
+
 func (w *walk) changeMember() error {
 	a := w.alliance()
 	by := w.member(a)
@@ -972,7 +992,7 @@ func (w *walk) requestDispatch() error {
 	id := w.createID(w.dispatches)
 	cmd := domain.RequestDispatch{DispatchID: id, Alliance: a, By: by,
 		Kind:      w.pick(domain.DispatchClinic, domain.DispatchWardRound, domain.DispatchTeaching, domain.DispatchWorkstation),
-		Specialty: w.text(), Window: w.window(), Notes: w.text(), At: w.at()}
+		Specialty: w.text(), Window: w.window(), Notes: w.text(), At: w.at(), LeadDepartmentID: w.leadDepartment(a)}
 	ok, err := handle(w, domain.DispatchStream(id), by, cmd.At, fmt.Sprintf("RequestDispatch %s window=%s", id, cmd.Window),
 		func(s domain.Dispatch) ([]domain.Event, error) { return domain.DecideDispatch(s, cmd) })
 	if ok {
@@ -1123,7 +1143,8 @@ func (w *walk) requestConsult() error {
 	id := w.createID(w.consults)
 	cmd := domain.RequestConsult{ConsultID: id, Alliance: a, Requester: requester, Lead: leadHospital, By: by, Specialty: w.text(),
 		Urgency: w.pick(domain.UrgencyRoutine, domain.UrgencyUrgent, domain.UrgencyEmergency), Question: w.text(), Attachments: attachments,
-		ConsentRef: w.maybe("CONSENT-2026-0042", "知情同意-17", "", "has space"), PatientRef: w.patientRef(), RequestedAt: w.at(), Policy: w.policy()}
+		ConsentRef: w.maybe("CONSENT-2026-0042", "知情同意-17", "", "has space"), PatientRef: w.patientRef(), RequestedAt: w.at(), Policy: w.policy(),
+		LeadDepartmentID: w.leadDepartment(a)}
 	ok, err := handle(w, domain.ConsultStream(id), by, cmd.RequestedAt, "RequestConsult "+id,
 		func(s domain.Consult) ([]domain.Event, error) { return domain.DecideConsult(s, cmd) })
 	if ok {
