@@ -168,7 +168,9 @@ type walk struct {
 	hospitals, alliances, protocols, plans, dispatches, consults, experts []string
 	adoptions                                                             [][2]string // protocol, hospital
 	tal                                                                   talentIDs
-	centres, readers, studies                                             []string // diagnostic centres (generative_diagnostic_test.go)
+	centres, readers, studies                                             []string    // diagnostic centres (generative_diagnostic_test.go)
+	capacities                                                            [][2]string // hospital, department that published slots
+	slotHolders                                                           []string    // referral ids that booked a slot
 
 	// calm makes every value plausible, for the setup that gives each walk a few
 	// hospitals, an alliance with members, a protocol, plans, dispatches and consults.
@@ -252,6 +254,7 @@ func (w *walk) random(n int) error {
 		{3, w.requestDispatch}, {3, w.assignExpert}, {1, w.reassignExpert}, {2, w.bookExpert},
 		{2, w.dispatchProgress}, {1, w.cancelDispatch},
 		{3, w.requestConsult}, {3, w.consultProgress},
+		{1, w.publishSlots}, {2, w.bookSlot}, {1, w.releaseSlot},
 		{1, w.claimKey},
 		{2, w.registerPractitioner}, {3, w.startMentorship}, {6, w.mentorshipProgress}, {3, w.planPlacement}, {4, w.placementProgress},
 		{1, w.openCentre}, {1, w.addReader}, {2, w.rosterChange}, {3, w.submitStudy}, {6, w.studyProgress},
@@ -382,6 +385,9 @@ func (w *walk) checkViews(rdb *redis.Client) error {
 	}
 	w.talentReads(ctx, q, add)
 	w.diagnosticReads(q, add)
+	for _, c := range w.capacities {
+		add("reserved slots of "+c[0]+"/"+c[1], true, func() (any, error) { return q.ReservedSlots(ctx, c[0], c[1], 0) })
+	}
 	for _, rd := range reads {
 		v, err := rd.get()
 		if err != nil && !(rd.list && domain.ErrorCode(err) == domain.CodeNotFound) {
@@ -977,6 +983,65 @@ func (w *walk) flagPlan() error {
 	at := w.at()
 	return w.planCmd(p, domain.Actor{UserID: "allianced", Role: "system"}, at, "FlagProtocolVersionWithdrawn",
 		domain.FlagProtocolVersionWithdrawn{PlanID: p.ID, ProtocolID: p.ProtocolID, Version: p.ProtocolVersion, Reason: w.text(), At: at})
+}
+
+// --- reserved capacity (号源/床位下沉) -----------------------------------------------
+
+func (w *walk) publishSlots() error {
+	a := w.alliance()
+	by := w.member(a)
+	var slots []domain.ReservedSlot
+	for range w.r.Intn(3) + 1 {
+		slots = append(slots, domain.ReservedSlot{SlotID: w.newID(), Kind: w.maybe(domain.SlotBed, domain.SlotOutpatient, "ward"), Window: w.window()})
+	}
+	cmd := domain.PublishReservedSlots{Alliance: a, By: by, Slots: slots, At: w.at()}
+	ok, err := handle(w, domain.CapacityStream(by.HospitalID, by.DepartmentID), by, cmd.At, "PublishReservedSlots",
+		func(c domain.Capacity) ([]domain.Event, error) { return domain.DecideCapacity(c, cmd) })
+	if ok {
+		w.capacities = append(w.capacities, [2]string{by.HospitalID, by.DepartmentID})
+	}
+	return err
+}
+
+// capacity picks a department that published slots (or none yet: a zero pair).
+func (w *walk) capacity() (domain.Capacity, [2]string) {
+	if len(w.capacities) == 0 {
+		return domain.Capacity{}, [2]string{w.newID(), "d1"}
+	}
+	c := w.capacities[w.r.Intn(len(w.capacities))]
+	return load[domain.Capacity](w, domain.CapacityStream(c[0], c[1])), c
+}
+
+func (w *walk) bookSlot() error {
+	c, key := w.capacity()
+	slots := c.Slots()
+	alliance, slotID := w.newID(), ""
+	if len(slots) > 0 {
+		s := slots[w.r.Intn(len(slots))]
+		alliance = s.AllianceID
+		if w.r.Intn(2) == 0 {
+			slotID = s.SlotID
+		}
+	}
+	referral := w.newID()
+	cmd := domain.BookReservedSlot{HospitalID: key[0], DepartmentID: key[1], AllianceID: alliance, ReferralID: referral,
+		SlotID: slotID, Kind: w.pick("", domain.SlotBed, domain.SlotOutpatient), At: w.at()}
+	by := domain.Actor{HospitalID: key[0], DepartmentID: key[1]}
+	ok, err := handle(w, domain.CapacityStream(key[0], key[1]), by, cmd.At, "BookReservedSlot",
+		func(c domain.Capacity) ([]domain.Event, error) { return domain.DecideCapacity(c, cmd) })
+	if ok {
+		w.slotHolders = append(w.slotHolders, referral)
+	}
+	return err
+}
+
+func (w *walk) releaseSlot() error {
+	_, key := w.capacity()
+	cmd := domain.ReleaseReservedSlot{HospitalID: key[0], DepartmentID: key[1], ReferralID: w.id(w.slotHolders), Reason: w.text(), At: w.at()}
+	by := domain.Actor{HospitalID: key[0], DepartmentID: key[1]}
+	_, err := handle(w, domain.CapacityStream(key[0], key[1]), by, cmd.At, "ReleaseReservedSlot",
+		func(c domain.Capacity) ([]domain.Event, error) { return domain.DecideCapacity(c, cmd) })
+	return err
 }
 
 // --- dispatches and expert schedules --------------------------------------------
