@@ -109,6 +109,7 @@ func TestEveryRoute(t *testing.T) {
 		{w.m2Tok, "/v1/hospitals/" + w.lead + "/practitioners" + at}, {w.leadTok, pr + "/versions/2/plans" + at},
 		{w.auditor, "/v1/audit/events?from=0&limit=10"}, {w.auditor, "/v1/audit/streams/plan-" + plan},
 		{w.auditor, "/v1/audit/plans/" + plan}, {w.auditor, "/v1/audit/verify"}, {w.auditor, "/v1/audit/access?date=2026-11-23"},
+		{w.leadTok, "/v1/hospitals/" + w.lead + "/departments/haem/reserved-slots" + at},
 	}
 	for _, rd := range refReads {
 		reads = append(reads, struct{ tok, path string }{rd.tok, rd.path + at})
