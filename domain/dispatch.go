@@ -562,7 +562,7 @@ func (d Dispatch) requireLead(by Actor, what string) error {
 // bookable applies the expert booking rule to this dispatch's lead hospital and returns
 // the name to record (see Practitioner.RequireBookableBy and BookingName).
 func (d Dispatch) bookable(expert Practitioner, expertID, givenName string) (string, error) {
-	if err := expert.RequireBookableBy(expertID, d.LeadHospitalID); err != nil {
+	if err := expert.RequireBookableBy(expertID, d.LeadHospitalID, d.LeadDepartmentID); err != nil {
 		return "", err
 	}
 	return expert.BookingName(givenName)

@@ -63,6 +63,10 @@ func TestLeadDepartmentsOwnQueues(t *testing.T) {
 	if r := f.do(http.MethodPost, "/v1/dispatches/"+oldID+"/assign", surgery, assign); r.status != 403 {
 		t.Fatalf("胃肠外科 assigning on the founding department's dispatch: %d %s, want 403", r.status, r.body)
 	}
+	// each department dispatches its own experts: 消化内科 cannot send 胃肠外科's 邱峰
+	if r := f.do(http.MethodPost, "/v1/dispatches/"+oldID+"/assign", gastro, assign); r.status != 403 {
+		t.Fatalf("消化内科 assigning 胃肠外科's expert: %d %s, want 403", r.status, r.body)
+	}
 
 	consult := func(dept, question string) string {
 		return f.mustCreate("/v1/consults", member, fmt.Sprintf(`{"allianceId":%q,"specialty":"gastrointestinal surgery","urgency":"urgent","question":%q,"consentRef":"BL3-2026-0042","patientRef":"pr_%s"%s}`,

@@ -98,7 +98,7 @@ func (s *Server) reservedSlots(c echo.Context, p *Claims) error {
 			s.recordAccess(p, "reserved-slots", resource, domain.AccessDenied)
 			return domain.Errorf(domain.CodeForbidden, "only the publishing department and auditors read every reserved slot; the alliance's hospitals name their alliance (allianceId)")
 		}
-		if err := s.activeParticipant(c.Request().Context(), p, allianceID); err != nil {
+		if err := s.activeParticipant(c.Request().Context(), p, allianceID, mp); err != nil {
 			s.recordAccess(p, "reserved-slots", resource, domain.AccessDenied)
 			return err
 		}
@@ -137,9 +137,11 @@ func (s *Server) reservedSlots(c echo.Context, p *Claims) error {
 // activeParticipant allows the alliance's lead hospital and its active members (the
 // hospitals that may refer into the alliance's reserved capacity); a suspended or
 // withdrawn member and any other hospital get the generic 403.
-func (s *Server) activeParticipant(ctx context.Context, p *Claims, allianceID string) error {
+func (s *Server) activeParticipant(ctx context.Context, p *Claims, allianceID string, mp eventstore.Position) error {
 	deny := domain.Errorf(domain.CodeForbidden, "only the publishing department, the hospitals of the alliance it serves and auditors read reserved slots")
-	al, err := s.deps.Queries.Alliance(ctx, allianceID, 0)
+	// The membership is read at the caller's minPosition, so a suspension the caller
+	// just recorded is already in force for this read.
+	al, err := s.deps.Queries.Alliance(ctx, allianceID, mp)
 	if domain.ErrorCode(err) == domain.CodeNotFound {
 		return deny
 	}
@@ -149,7 +151,7 @@ func (s *Server) activeParticipant(ctx context.Context, p *Claims, allianceID st
 	if al.Lead.HospitalID == p.HospitalID {
 		return nil
 	}
-	members, err := s.deps.Queries.AllianceMembers(ctx, allianceID, 0)
+	members, err := s.deps.Queries.AllianceMembers(ctx, allianceID, mp)
 	if err != nil {
 		return err
 	}
