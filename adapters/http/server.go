@@ -75,6 +75,8 @@ type Server struct {
 	// head is the highest log position this server knows the log reaches (see
 	// checkMinPosition).
 	head atomic.Uint64
+	// fhir is the FHIR R4 interface's index and exports (routes_fhir.go).
+	fhir *fhirState
 }
 
 // New builds the server and its routes. It fails only on a bad auth configuration.
@@ -120,6 +122,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	e.HTTPErrorHandler = s.handleError
 	e.Use(s.observe, s.bodyDeadline)
 	s.e = e
+	s.fhir = newFHIRState(deps.Store, deps.Now)
 	s.routes = s.table()
 	for _, r := range s.routes {
 		e.Add(r.method, r.path, s.wrap(r))
