@@ -32,6 +32,9 @@ const (
 	MIMEFHIRNDJSON = "application/fhir+ndjson"
 )
 
+// HeaderPosition carries a FHIR write's log position (the /v1 commands' "position").
+const HeaderPosition = "X-Allianced-Position"
+
 // fhirState is the FHIR interface's own state: the index of current resources (folded
 // from the log at each use) and the bulk exports of this process.
 type fhirState struct {
@@ -535,6 +538,8 @@ func (s *Server) fhirWritten(c echo.Context, p *Claims, typ string, out app.Outc
 	h := c.Response().Header()
 	h.Set("Location", fhirBaseURL(c)+"/"+typ+"/"+out.ID+"/_history/"+vid)
 	h.Set("ETag", `W/"`+vid+`"`)
+	// The write's log position: /v1 reads with ?minPosition= of it see the write.
+	h.Set(HeaderPosition, strconv.FormatUint(uint64(out.Position), 10))
 	if out.Replayed {
 		h.Set("Idempotent-Replayed", "true")
 	}
