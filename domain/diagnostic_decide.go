@@ -317,6 +317,9 @@ func decideSubmitDiagnostic(d Diagnostic, c SubmitDiagnostic) ([]Event, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkDerived("reportDeadline", c.At.Add(target), "the submission's time plus the "+c.Urgency+" target"); err != nil {
+		return nil, err
+	}
 	evs := []Event{DiagnosticSubmitted{RequestID: c.RequestID, AllianceID: al.ID, CentreID: ce.ID, CentreHospitalID: ce.OperatorHospitalID,
 		CentreDepartmentID: ce.DepartmentID, Kind: ce.Kind, Modality: c.Modality, ClinicalQuestion: c.ClinicalQuestion,
 		Urgency: c.Urgency, PatientRef: c.PatientRef, FromHospitalID: c.By.HospitalID, FromDepartmentID: c.By.DepartmentID,
@@ -353,6 +356,9 @@ func decideResubmitDiagnostic(d Diagnostic, c ResubmitDiagnostic) ([]Event, erro
 	if err != nil {
 		return nil, err
 	}
+	if err := checkDerived("reportDeadline", c.At.Add(target), "the resubmission's time plus the "+d.Urgency+" target"); err != nil {
+		return nil, err
+	}
 	evs := []Event{DiagnosticResubmitted{RequestID: d.ID, Note: c.Note, Attachments: slices.Clone(c.Attachments),
 		ResubmittedAt: c.At, ReportDeadline: c.At.Add(target)}}
 	if c.Centre.ID == d.CentreID {
@@ -372,7 +378,7 @@ func decideReportDiagnostic(d Diagnostic, c ReportDiagnostic) ([]Event, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := validateReportBody(d.Kind, c.Findings, c.Impression, c.Critical, false, c.Policy); err != nil {
+	if err := validateReportBody(d.Kind, c.Findings, c.Impression, c.Critical, false, c.At, c.Policy); err != nil {
 		return nil, err
 	}
 	evs := []Event{DiagnosticReported{RequestID: d.ID, Version: 1, ReaderID: r.PractitionerID, ReaderName: r.Name, Kind: d.Kind,
@@ -398,7 +404,7 @@ func decideAmendReport(d Diagnostic, c AmendReport) ([]Event, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := validateReportBody(d.Kind, c.Findings, c.Impression, c.Critical, len(d.Criticals) > 0, c.Policy); err != nil {
+	if err := validateReportBody(d.Kind, c.Findings, c.Impression, c.Critical, len(d.Criticals) > 0, c.At, c.Policy); err != nil {
 		return nil, err
 	}
 	version := 1
@@ -416,12 +422,13 @@ func decideAmendReport(d Diagnostic, c AmendReport) ([]Event, error) {
 // validateReportBody checks a report version. A finding flagged critical needs a
 // critical value on the version, unless the study already flagged one (an amendment
 // keeping the finding does not call the hospital back twice).
-func validateReportBody(kind string, fs []Finding, impression string, critical *CriticalInput, flagged bool, policy DiagnosticPolicy) error {
+func validateReportBody(kind string, fs []Finding, impression string, critical *CriticalInput, flagged bool, at time.Time, policy DiagnosticPolicy) error {
 	if err := firstErr(validateFindings(kind, fs), required("impression", impression, maxImpression), policy.Validate()); err != nil {
 		return err
 	}
 	if critical != nil {
-		return required("critical.finding", critical.Finding, maxCriticalFinding)
+		return firstErr(required("critical.finding", critical.Finding, maxCriticalFinding),
+			checkDerived("ackDeadline", at.Add(policy.CriticalAck), "the report's time plus the acknowledgement time"))
 	}
 	if !flagged && slices.ContainsFunc(fs, func(f Finding) bool { return f.Flag == FlagCritical }) {
 		return Errorf(CodeInvalidInput, "a finding is flagged critical: the report must flag the critical value (critical.finding), so the requesting hospital is called back")
