@@ -162,6 +162,7 @@ type walk struct {
 
 	hospitals, alliances, protocols, plans, dispatches, consults, experts []string
 	adoptions                                                             [][2]string // protocol, hospital
+	centres, readers, studies                                             []string    // diagnostic centres (generative_diagnostic_test.go)
 
 	// calm makes every value plausible, for the setup that gives each walk a few
 	// hospitals, an alliance with members, a protocol, plans, dispatches and consults.
@@ -215,6 +216,7 @@ func (w *walk) setup() error {
 	}{
 		{4, w.registerHospital}, {1, w.foundAlliance}, {6, w.admitMember}, {1, w.draftProtocol}, {2, w.publishVersion},
 		{4, w.adopt}, {3, w.initiatePlan}, {2, w.requestDispatch}, {2, w.assignExpert}, {2, w.requestConsult},
+		{2, w.openCentre}, {2, w.addReader}, {2, w.rosterChange}, {3, w.submitStudy},
 	} {
 		for range step.times {
 			w.clock = w.clock.Add(time.Hour)
@@ -243,6 +245,7 @@ func (w *walk) random(n int) error {
 		{2, w.dispatchProgress}, {1, w.cancelDispatch},
 		{3, w.requestConsult}, {3, w.consultProgress},
 		{1, w.claimKey},
+		{1, w.openCentre}, {1, w.addReader}, {2, w.rosterChange}, {3, w.submitStudy}, {6, w.studyProgress},
 	}
 	total := 0
 	for _, a := range actions {
@@ -368,6 +371,7 @@ func (w *walk) checkViews(rdb *redis.Client) error {
 	for _, id := range w.experts {
 		add("calendar of expert "+id, true, func() (any, error) { return q.ExpertCalendar(ctx, id, 0) })
 	}
+	w.diagnosticReads(q, add)
 	for _, rd := range reads {
 		v, err := rd.get()
 		if err != nil && !(rd.list && domain.ErrorCode(err) == domain.CodeNotFound) {

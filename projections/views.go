@@ -133,6 +133,9 @@ func needs(ks keyspace, e event) []docRef {
 	if refs := referralNeeds(ks, e.ev); refs != nil {
 		return refs
 	}
+	if refs := diagnosticNeeds(ks, e.ev); refs != nil {
+		return refs
+	}
 	return nil
 }
 
@@ -167,6 +170,9 @@ func applyEvent(b *batch, e event) error {
 	case domain.ReferralRequested, domain.ReferralAccepted, domain.ReferralDeclined, domain.ReferralArrived,
 		domain.ReferralAdmitted, domain.ReferralCompleted, domain.ReferralCancelled, domain.ReferralNoShow:
 		return applyReferral(b, e)
+	}
+	if isDiagnosticEvent(e.ev) {
+		return applyDiagnosticViews(b, e)
 	}
 	return nil
 }

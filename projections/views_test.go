@@ -211,7 +211,8 @@ func TestEveryEventProjected(t *testing.T) {
 		projected[typ] = true
 	}
 	shown := []string{domain.HospitalAggregate, domain.AllianceAggregate, domain.ProtocolAggregate, domain.AdoptionAggregate,
-		domain.PlanAggregate, domain.DispatchAggregate, domain.ExpertAggregate, domain.ConsultAggregate, domain.PractitionerAggregate, domain.ReferralAggregate}
+		domain.PlanAggregate, domain.DispatchAggregate, domain.ExpertAggregate, domain.ConsultAggregate, domain.PractitionerAggregate, domain.ReferralAggregate,
+		domain.CentreAggregate, domain.DiagnosticAggregate}
 	catalogue := domain.EventCatalogue()
 	for _, agg := range shown {
 		if len(catalogue[agg]) == 0 {

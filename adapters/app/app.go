@@ -29,6 +29,9 @@ type Config struct {
 	// ReferralPolicy gives referral acceptance and admission targets per urgency
 	// (default domain.DefaultReferralPolicy).
 	ReferralPolicy domain.ReferralPolicy
+	// DiagnosticPolicy gives report turnaround targets per centre kind and urgency and
+	// the critical-value acknowledgement time (default domain.DefaultDiagnosticPolicy).
+	DiagnosticPolicy domain.DiagnosticPolicy
 }
 
 // App runs the use cases. It is safe for concurrent use.
@@ -41,6 +44,9 @@ type App struct {
 	policy domain.DeadlinePolicy
 	// referralPolicy sets each referral's deadlines at its request.
 	referralPolicy domain.ReferralPolicy
+	// diagPolicy sets each study's report deadline and each critical value's
+	// acknowledgement deadline.
+	diagPolicy domain.DiagnosticPolicy
 }
 
 // New returns the use cases over cfg.Store.
@@ -49,6 +55,10 @@ func New(cfg Config) *App {
 	a.referralPolicy = cfg.ReferralPolicy
 	if a.referralPolicy == (domain.ReferralPolicy{}) {
 		a.referralPolicy = domain.DefaultReferralPolicy()
+	}
+	a.diagPolicy = cfg.DiagnosticPolicy
+	if a.diagPolicy == (domain.DiagnosticPolicy{}) {
+		a.diagPolicy = domain.DefaultDiagnosticPolicy()
 	}
 	if a.policy == (domain.DeadlinePolicy{}) {
 		a.policy = domain.DefaultDeadlinePolicy()
