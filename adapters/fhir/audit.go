@@ -136,6 +136,18 @@ func Targets(after *Agg, ev domain.Event) []string {
 		return []string{"OrganizationAffiliation/" + AffiliationID(e.AllianceID, e.HospitalID)}
 	case domain.AllianceMemberWithdrawn:
 		return []string{"OrganizationAffiliation/" + AffiliationID(e.AllianceID, e.HospitalID)}
+	case domain.CriticalValueFlagged:
+		return []string{"Communication/" + CommunicationID(e.RequestID, e.Seq)}
+	case domain.CriticalValueEscalated:
+		return []string{"Communication/" + CommunicationID(e.RequestID, e.Seq)}
+	case domain.CriticalValueAcknowledged:
+		return []string{"Communication/" + CommunicationID(e.RequestID, e.Seq)}
+	case domain.DiagnosticReferred:
+		return []string{"Communication/" + CommunicationID(e.RequestID, e.Seq)}
+	case domain.DiagnosticReported:
+		return []string{"ServiceRequest/" + e.RequestID, "Task/" + e.RequestID, "DiagnosticReport/" + e.RequestID}
+	case domain.DiagnosticAmended:
+		return []string{"DiagnosticReport/" + e.RequestID}
 	case domain.AllianceFounded:
 		return []string{"Organization/" + e.AllianceID}
 	case domain.AllianceLeadDepartmentAdded:
@@ -176,6 +188,17 @@ func resourceRefs(a *Agg) []string {
 		return []string{"ServiceRequest/" + s.ID, "Task/" + s.ID}
 	case domain.Dispatch:
 		return []string{"Appointment/" + s.ID}
+	case domain.Centre:
+		return []string{"Organization/" + s.ID}
+	case domain.Diagnostic:
+		out := []string{"ServiceRequest/" + s.ID, "Task/" + s.ID}
+		if s.Report != nil {
+			out = append(out, "DiagnosticReport/"+s.ID)
+		}
+		for _, cv := range s.Criticals {
+			out = append(out, "Communication/"+CommunicationID(s.ID, cv.Seq))
+		}
+		return out
 	}
 	return nil
 }

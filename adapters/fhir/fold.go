@@ -31,7 +31,7 @@ const (
 )
 
 // mappedKinds are the kinds whose events become resources (and Provenance).
-var mappedKinds = []string{KindHospital, KindAlliance, KindPractitioner, KindProtocol, KindPlan, KindReferral, KindConsult, KindDispatch}
+var mappedKinds = []string{KindHospital, KindAlliance, KindPractitioner, KindProtocol, KindPlan, KindReferral, KindConsult, KindDispatch, KindCentre, KindDiagnostic}
 
 // KindOf returns the aggregate kind and id of a stream name ("plan-01J..." -> plan,
 // 01J...), or "" for streams the interface does not map.
@@ -104,6 +104,12 @@ func (a Agg) Apply(env domain.Envelope, ev domain.Event, pos eventstore.Position
 		a.State = s.Evolve(ev)
 	case KindDispatch:
 		s, _ := a.State.(domain.Dispatch)
+		a.State = s.Evolve(ev)
+	case KindCentre:
+		s, _ := a.State.(domain.Centre)
+		a.State = s.Evolve(ev)
+	case KindDiagnostic:
+		s, _ := a.State.(domain.Diagnostic)
 		a.State = s.Evolve(ev)
 	}
 	a.Version, a.Updated, a.Position = env.StreamVersion, env.OccurredAt, pos
@@ -237,6 +243,10 @@ func AllianceOf(a *Agg) string {
 	case domain.Consult:
 		return s.AllianceID
 	case domain.Dispatch:
+		return s.AllianceID
+	case domain.Centre:
+		return s.AllianceID
+	case domain.Diagnostic:
 		return s.AllianceID
 	}
 	return ""

@@ -33,6 +33,8 @@ type InboundRequest struct {
 	Note                string
 	Specialty           string
 	ConsentRef          string
+	// CentreID is a diagnostic study's centre (performer Organization/<centreId>).
+	CentreID string
 }
 
 // strictDecode decodes a FHIR JSON resource of resourceType typ into v, refusing other
@@ -106,7 +108,9 @@ func refID(r r4.Reference, typ string) (string, bool) {
 // the alliance (extension ExtAlliance), the subject as an identifier (SysPatientRef:
 // a pseudonymous reference; SysMRN: the sender's record number), the requester
 // (Organization/<the caller's hospital>); a referral names its receiving Organization
-// as performer (optional upward: the lead), a consult its specialty as code.text.
+// as performer (optional upward: the lead), a consult its specialty as code.text, a
+// diagnostic study its centre as performer and its modality as code.text (the centre
+// gives the alliance).
 func ParseServiceRequest(body []byte) (InboundRequest, error) {
 	var sr r4.ServiceRequest
 	if err := strictDecode(body, "ServiceRequest", &sr); err != nil {
@@ -129,11 +133,13 @@ func ParseServiceRequest(body []byte) (InboundRequest, error) {
 				in.Category = CategoryReferral
 			case *cd.Code == CategoryConsult || *cd.Code == "11429006":
 				in.Category = CategoryConsult
+			case *cd.Code == CategoryDiagnostic || *cd.Code == "103693007":
+				in.Category = CategoryDiagnostic
 			}
 		}
 	}
 	if in.Category == "" {
-		return in, domain.Errorf(domain.CodeInvalidInput, "category must say referral (%srequest-category|referral or SNOMED CT 3457005) or consult (|consult or 11429006)", SysCode)
+		return in, domain.Errorf(domain.CodeInvalidInput, "category must say referral (%srequest-category|referral or SNOMED CT 3457005), consult (|consult or 11429006) or diagnostic (|diagnostic or 103693007)", SysCode)
 	}
 	for _, e := range sr.Extension {
 		if e.Url == ExtAlliance && e.ValueReference != nil {
@@ -142,7 +148,7 @@ func ParseServiceRequest(body []byte) (InboundRequest, error) {
 			}
 		}
 	}
-	if in.AllianceID == "" {
+	if in.AllianceID == "" && in.Category != CategoryDiagnostic { // a study names its centre, which knows its alliance
 		return in, domain.Errorf(domain.CodeInvalidInput, "name the alliance: extension %s with valueReference Organization/<allianceId>", ExtAlliance)
 	}
 	in.Urgency = "routine"
@@ -172,6 +178,12 @@ func ParseServiceRequest(body []byte) (InboundRequest, error) {
 	}
 	in.RequesterHospitalID = h
 	for _, p := range sr.Performer {
+		if in.Category == CategoryDiagnostic {
+			if id, ok := refID(p, "Organization"); ok {
+				in.CentreID = id
+			}
+			continue
+		}
 		if hid, dept, ok := orgID(&p); ok {
 			in.ToHospitalID, in.ToDepartmentID = hid, dept
 		} else if pid, ok := refID(p, "Practitioner"); ok {
@@ -198,6 +210,9 @@ func ParseServiceRequest(body []byte) (InboundRequest, error) {
 		if s.Identifier != nil && s.Identifier.Value != nil && s.Type != nil && *s.Type == "Consent" {
 			in.ConsentRef = *s.Identifier.Value
 		}
+	}
+	if in.Category == CategoryDiagnostic && domain.ValidateID("centre", in.CentreID) != nil {
+		return in, domain.Errorf(domain.CodeInvalidInput, "a diagnostic request names its centre as performer: Organization/<centreId>")
 	}
 	return in, nil
 }

@@ -181,6 +181,10 @@ func ResourcesOf(a *Agg) []Resource {
 		return consultResources(a, s)
 	case domain.Dispatch:
 		return []Resource{Appointment(a, s)}
+	case domain.Centre:
+		return centreResources(a, s)
+	case domain.Diagnostic:
+		return diagnosticResources(a, s)
 	}
 	return nil
 }
@@ -480,6 +484,8 @@ func category(c string) r4.CodeableConcept {
 		cc.Coding = append(cc.Coding, r4.Coding{System: ptr("http://snomed.info/sct"), Code: ptr("3457005"), Display: ptr("Patient referral")})
 	case CategoryConsult:
 		cc.Coding = append(cc.Coding, r4.Coding{System: ptr("http://snomed.info/sct"), Code: ptr("11429006"), Display: ptr("Consultation")})
+	case CategoryDiagnostic:
+		cc.Coding = append(cc.Coding, r4.Coding{System: ptr("http://snomed.info/sct"), Code: ptr("103693007"), Display: ptr("Diagnostic procedure")})
 	}
 	return cc
 }

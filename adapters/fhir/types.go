@@ -26,8 +26,8 @@ func beforeDash(_ string, id string) (string, bool) {
 }
 
 var resourceTypes = map[string]typeInfo{
-	"Organization": {kinds: []string{KindHospital, KindAlliance}, aggID: func(kind, id string) (string, bool) {
-		if kind == KindAlliance {
+	"Organization": {kinds: []string{KindHospital, KindAlliance, KindCentre}, aggID: func(kind, id string) (string, bool) {
+		if kind != KindHospital {
 			return sameID(kind, id)
 		}
 		if agg, _, ok := strings.Cut(id, "-"); ok {
@@ -40,17 +40,22 @@ var resourceTypes = map[string]typeInfo{
 	"PractitionerRole":        {kinds: []string{KindPractitioner}, aggID: sameID},
 	"PlanDefinition":          {kinds: []string{KindProtocol}, aggID: beforeDash},
 	"CarePlan":                {kinds: []string{KindPlan}, aggID: sameID},
-	"ServiceRequest":          {kinds: []string{KindReferral, KindConsult}, aggID: sameID},
-	"Task":                    {kinds: []string{KindReferral, KindConsult}, aggID: sameID},
-	"Appointment":             {kinds: []string{KindDispatch}, aggID: sameID},
-	"AuditEvent":              {kinds: []string{KindAccess}},
-	"Provenance":              {},
+	"ServiceRequest":          {kinds: []string{KindReferral, KindConsult, KindDiagnostic}, aggID: sameID},
+	"Task":                    {kinds: []string{KindReferral, KindConsult, KindDiagnostic}, aggID: sameID},
+	"DiagnosticReport":        {kinds: []string{KindDiagnostic}, aggID: sameID},
+	"Communication": {kinds: []string{KindDiagnostic}, aggID: func(_ string, id string) (string, bool) {
+		agg, _, ok := strings.Cut(id, "-c")
+		return agg, ok && domain.ValidateID("id", agg) == nil
+	}},
+	"Appointment": {kinds: []string{KindDispatch}, aggID: sameID},
+	"AuditEvent":  {kinds: []string{KindAccess}},
+	"Provenance":  {},
 }
 
 // Types lists the resource types the interface serves, in the order the export
 // writes them.
 var Types = []string{"Organization", "OrganizationAffiliation", "Practitioner", "PractitionerRole", "PlanDefinition",
-	"CarePlan", "ServiceRequest", "Task", "Appointment", "Provenance", "AuditEvent"}
+	"CarePlan", "ServiceRequest", "Task", "Appointment", "DiagnosticReport", "Communication", "Provenance", "AuditEvent"}
 
 // KnownType says whether typ is a resource type the interface serves.
 func KnownType(typ string) bool { _, ok := resourceTypes[typ]; return ok }

@@ -505,6 +505,9 @@ func (s *Server) fhirCreateServiceRequest(c echo.Context, p *Claims) error {
 		out, err = s.deps.App.RequestReferral(ctx, call, app.RequestReferralInput{AllianceID: in.AllianceID, Direction: dir,
 			ToHospitalID: in.ToHospitalID, ToDepartmentID: in.ToDepartmentID, Urgency: in.Urgency, Reason: in.Reason,
 			ClinicalSummary: in.Note, PatientRef: in.PatientRef, MedicalRecordNumber: in.MRN, PractitionerID: in.PractitionerID, PlanID: in.PlanID})
+	case fhir.CategoryDiagnostic:
+		out, err = s.deps.App.SubmitDiagnostic(ctx, call, app.SubmitDiagnosticInput{CentreID: in.CentreID, Modality: in.Specialty,
+			ClinicalQuestion: nonEmptyStr(in.Reason, in.Note), Urgency: in.Urgency, PatientRef: in.PatientRef, MedicalRecordNumber: in.MRN})
 	case fhir.CategoryConsult:
 		if !p.Has(RoleMember) {
 			return domain.Errorf(domain.CodeForbidden, "a member hospital asks for a consult")
@@ -572,25 +575,34 @@ func (s *Server) fhirUpdateTask(c echo.Context, p *Claims) error {
 	}
 	var ref domain.Referral
 	var con domain.Consult
-	isReferral := false
+	var dia domain.Diagnostic
+	isReferral, isDiagnostic := false, false
 	if err := s.fhir.index.View(ctx, func(f *fhir.Fold) error {
 		if a := f.Get(fhir.KindReferral, in.RequestID); a != nil {
 			ref, isReferral = a.State.(domain.Referral), true
 		} else if a := f.Get(fhir.KindConsult, in.RequestID); a != nil {
 			con = a.State.(domain.Consult)
+		} else if a := f.Get(fhir.KindDiagnostic, in.RequestID); a != nil {
+			dia, isDiagnostic = a.State.(domain.Diagnostic), true
 		}
 		return nil
 	}); err != nil {
 		return err
 	}
-	if cur.Status == in.Status && (in.Business == "" || in.Business == ref.Status || in.Business == con.Status) {
+	if cur.Status == in.Status && (in.Business == "" || in.Business == ref.Status || in.Business == con.Status || in.Business == dia.Status) {
 		return fhirJSON(c, http.StatusOK, cur.Body)
 	}
 	id := in.RequestID
 	var out app.Outcome
 	a := s.deps.App
 	refused := domain.Errorf(domain.CodeForbiddenTransition, "this Task status (%s, businessStatus %q) is not a step this request can take now", in.Status, truncate(in.Business, 20))
-	if isReferral {
+	if isDiagnostic {
+		// The requester withdraws a study; reading and reporting are the centre's, on /v1.
+		if in.Status != "cancelled" {
+			return refused
+		}
+		out, err = a.CancelDiagnostic(ctx, call, app.CancelDiagnosticInput{RequestID: id, Reason: in.Reason})
+	} else if isReferral {
 		switch {
 		case in.Status == "accepted":
 			arr := in.ExpectedArrival
