@@ -177,11 +177,11 @@ func TestFHIRJourney(t *testing.T) {
 
 	// Inbound: member A's HIS refers a patient up with a ServiceRequest.
 	sr := map[string]any{"resourceType": "ServiceRequest", "status": "active", "intent": "order", "priority": "urgent",
-		"extension": []any{map[string]any{"url": "https://medalliance.cn/fhir/StructureDefinition/alliance", "valueReference": map[string]any{"reference": "Organization/" + w.allianceID}}},
-		"category":  []any{map[string]any{"coding": []any{map[string]any{"system": "http://snomed.info/sct", "code": "3457005"}}}},
-		"subject":   map[string]any{"identifier": map[string]any{"system": "urn:medalliance:mrn", "value": "MRN-FHIR-000456"}},
-		"requester": map[string]any{"reference": "Organization/" + w.aHID},
-		"performer": []any{map[string]any{"reference": "Organization/" + w.leadHID + "-hematology"}},
+		"extension":  []any{map[string]any{"url": "https://medalliance.cn/fhir/StructureDefinition/alliance", "valueReference": map[string]any{"reference": "Organization/" + w.allianceID}}},
+		"category":   []any{map[string]any{"coding": []any{map[string]any{"system": "http://snomed.info/sct", "code": "3457005"}}}},
+		"subject":    map[string]any{"identifier": map[string]any{"system": "urn:medalliance:mrn", "value": "MRN-FHIR-000456"}},
+		"requester":  map[string]any{"reference": "Organization/" + w.aHID},
+		"performer":  []any{map[string]any{"reference": "Organization/" + w.leadHID + "-hematology"}},
 		"reasonCode": []any{map[string]any{"text": "relapse after cycle 3"}},
 		"note":       []any{map[string]any{"text": "LDH rising; PET-CT attached in the HIS"}},
 	}
