@@ -103,9 +103,12 @@ func validateWindow(w Window, max time.Duration, kind string) error {
 // VisitReport is what an expert reports about a visit: the work done at the member
 // hospital, counted so the alliance can show what dispatching achieved (e.g. "860
 // patients seen by the county hospital's expert group"). A standing workstation reports
-// periodically; the dispatch keeps the running totals.
+// periodically; the dispatch keeps the running totals. Counts only: a visit report
+// never names a patient. PatientsAdmitted (收治) was added later: a report stored before
+// it decodes with 0, which is what such a report counted.
 type VisitReport struct {
 	PatientsSeen     int    `json:"patientsSeen"`
+	PatientsAdmitted int    `json:"patientsAdmitted,omitempty"`
 	ProceduresGuided int    `json:"proceduresGuided"`
 	TeachingSessions int    `json:"teachingSessions"`
 	Summary          string `json:"summary"`
@@ -281,6 +284,7 @@ func (d Dispatch) Evolve(e Event) Dispatch {
 		d.UpdatedAt = e.ReportedAt
 		d.Reports++
 		d.Totals.PatientsSeen += e.Report.PatientsSeen
+		d.Totals.PatientsAdmitted += e.Report.PatientsAdmitted
 		d.Totals.ProceduresGuided += e.Report.ProceduresGuided
 		d.Totals.TeachingSessions += e.Report.TeachingSessions
 		d.Totals.Summary = e.Report.Summary
@@ -575,10 +579,13 @@ func validateVisitReport(r VisitReport) error {
 	for _, f := range []struct {
 		name string
 		n    int
-	}{{"patientsSeen", r.PatientsSeen}, {"proceduresGuided", r.ProceduresGuided}, {"teachingSessions", r.TeachingSessions}} {
+	}{{"patientsSeen", r.PatientsSeen}, {"patientsAdmitted", r.PatientsAdmitted}, {"proceduresGuided", r.ProceduresGuided}, {"teachingSessions", r.TeachingSessions}} {
 		if f.n < 0 || f.n > maxVisitCount {
 			return Errorf(CodeInvalidInput, "%s is %d; it must be between 0 and %d", f.name, f.n, maxVisitCount)
 		}
+	}
+	if r.PatientsAdmitted > r.PatientsSeen {
+		return Errorf(CodeInvalidInput, "patientsAdmitted (%d) cannot exceed patientsSeen (%d): an admitted patient was seen", r.PatientsAdmitted, r.PatientsSeen)
 	}
 	return required("summary", r.Summary, maxDispatchSummary)
 }

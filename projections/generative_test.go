@@ -163,6 +163,7 @@ type walk struct {
 	hospitals, alliances, protocols, plans, dispatches, consults, experts []string
 	adoptions                                                             [][2]string // protocol, hospital
 	centres, readers, studies                                             []string    // diagnostic centres (generative_diagnostic_test.go)
+	tal                                                                   talentIDs
 
 	// calm makes every value plausible, for the setup that gives each walk a few
 	// hospitals, an alliance with members, a protocol, plans, dispatches and consults.
@@ -217,6 +218,7 @@ func (w *walk) setup() error {
 		{4, w.registerHospital}, {1, w.foundAlliance}, {6, w.admitMember}, {1, w.draftProtocol}, {2, w.publishVersion},
 		{4, w.adopt}, {3, w.initiatePlan}, {2, w.requestDispatch}, {2, w.assignExpert}, {2, w.requestConsult},
 		{2, w.openCentre}, {2, w.addReader}, {2, w.rosterChange}, {3, w.submitStudy},
+		{6, w.registerPractitioner}, {3, w.startMentorship}, {2, w.planPlacement},
 	} {
 		for range step.times {
 			w.clock = w.clock.Add(time.Hour)
@@ -246,6 +248,7 @@ func (w *walk) random(n int) error {
 		{3, w.requestConsult}, {3, w.consultProgress},
 		{1, w.claimKey},
 		{1, w.openCentre}, {1, w.addReader}, {2, w.rosterChange}, {3, w.submitStudy}, {6, w.studyProgress},
+		{2, w.registerPractitioner}, {3, w.startMentorship}, {6, w.mentorshipProgress}, {3, w.planPlacement}, {4, w.placementProgress},
 	}
 	total := 0
 	for _, a := range actions {
@@ -372,6 +375,7 @@ func (w *walk) checkViews(rdb *redis.Client) error {
 		add("calendar of expert "+id, true, func() (any, error) { return q.ExpertCalendar(ctx, id, 0) })
 	}
 	w.diagnosticReads(q, add)
+	w.talentReads(ctx, q, add)
 	for _, rd := range reads {
 		v, err := rd.get()
 		if err != nil && !(rd.list && domain.ErrorCode(err) == domain.CodeNotFound) {
@@ -1056,7 +1060,7 @@ func (w *walk) dispatchProgress() error {
 			at = d.UpdatedAt.Add(time.Hour) // reports follow the check-in, which may lie ahead of the clock
 		}
 		if d.Reports == 0 || w.r.Intn(2) == 0 {
-			cmd = domain.ReportVisit{DispatchID: d.ID, Report: domain.VisitReport{PatientsSeen: w.count(), ProceduresGuided: w.count(),
+			cmd = domain.ReportVisit{DispatchID: d.ID, Report: domain.VisitReport{PatientsSeen: w.count(), PatientsAdmitted: w.count(), ProceduresGuided: w.count(),
 				TeachingSessions: w.count(), Summary: w.text()}, By: by, At: at}
 		} else {
 			cmd = domain.CompleteDispatch{DispatchID: d.ID, By: by, At: at}

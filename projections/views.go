@@ -136,6 +136,9 @@ func needs(ks keyspace, e event) []docRef {
 	if refs := diagnosticNeeds(ks, e.ev); refs != nil {
 		return refs
 	}
+	if refs := talentNeeds(ks, e.ev); refs != nil {
+		return refs
+	}
 	return nil
 }
 
@@ -170,6 +173,10 @@ func applyEvent(b *batch, e event) error {
 	case domain.ReferralRequested, domain.ReferralAccepted, domain.ReferralDeclined, domain.ReferralArrived,
 		domain.ReferralAdmitted, domain.ReferralCompleted, domain.ReferralCancelled, domain.ReferralNoShow:
 		return applyReferral(b, e)
+	case domain.MentorshipStarted, domain.MentorshipSessionLogged, domain.MentorshipAssessed, domain.MentorshipCompleted, domain.MentorshipWithdrawn:
+		return applyMentorship(b, e)
+	case domain.PlacementPlanned, domain.PlacementArrived, domain.PlacementCompleted, domain.PlacementEvaluated, domain.PlacementCancelled:
+		return applyPlacement(b, e)
 	}
 	if isDiagnosticEvent(e.ev) {
 		return applyDiagnosticViews(b, e)

@@ -64,6 +64,7 @@ func applyDispatch(b *batch, e event) error {
 	case domain.DispatchVisitReported:
 		d.Reports++
 		d.Totals.PatientsSeen += ev.Report.PatientsSeen
+		d.Totals.PatientsAdmitted += ev.Report.PatientsAdmitted
 		d.Totals.ProceduresGuided += ev.Report.ProceduresGuided
 		d.Totals.TeachingSessions += ev.Report.TeachingSessions
 		d.Totals.Summary = ev.Report.Summary
