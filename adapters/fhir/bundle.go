@@ -1,7 +1,6 @@
 package fhir
 
 import (
-	"encoding/json"
 	"strconv"
 	"time"
 
@@ -21,7 +20,7 @@ func Searchset(base string, page []Resource, total int, links map[string]string,
 		}
 	}
 	for _, r := range page {
-		raw, err := json.Marshal(r.Body)
+		raw, err := Encode(r.Body)
 		if err != nil {
 			return b, err
 		}
@@ -38,7 +37,7 @@ func HistoryBundle(base, self string, versions []Version, now time.Time) (r4.Bun
 		Link: []r4.BundleLink{{Relation: "self", Url: self}}}
 	for i := len(versions) - 1; i >= 0; i-- {
 		v := versions[i]
-		raw, err := json.Marshal(v.Resource.Body)
+		raw, err := Encode(v.Resource.Body)
 		if err != nil {
 			return b, err
 		}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -230,6 +231,21 @@ func (x *Exporter) export(ctx context.Context, j *ExportJob) (int, error) {
 	return total, nil
 }
 
+// Encode returns a resource body's JSON. The library's resources marshal themselves
+// (adding resourceType); calling that directly spares encoding/json a second pass over
+// the result.
+func Encode(body any) ([]byte, error) {
+	if m, ok := body.(json.Marshaler); ok {
+		return m.MarshalJSON()
+	}
+	return json.Marshal(body)
+}
+
+// encodeChunk is how many resources one worker encodes at a time.
+const encodeChunk = 256
+
+// writeNDJSON writes the resources each emits to path, one JSON line each. The
+// resources are encoded in chunks on every processor and written in their order.
 func writeNDJSON(path string, each func(emit func(Resource) error) error) (n int, err error) {
 	file, err := os.Create(path)
 	if err != nil {
@@ -241,14 +257,72 @@ func writeNDJSON(path string, each func(emit func(Resource) error) error) (n int
 		}
 	}()
 	w := bufio.NewWriterSize(file, 1<<16)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
+	type chunk struct {
+		rs   []Resource
+		out  []byte
+		err  error
+		done chan struct{}
+	}
+	work := make(chan *chunk)
+	order := make(chan *chunk, runtime.GOMAXPROCS(0)*2)
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for c := range work {
+				for _, r := range c.rs {
+					b, err := Encode(r.Body)
+					if err != nil {
+						c.err = err
+						break
+					}
+					c.out = append(append(c.out, b...), '\n')
+				}
+				close(c.done)
+			}
+		}()
+	}
+	var werr error
+	written := make(chan struct{})
+	go func() {
+		defer close(written)
+		for c := range order {
+			<-c.done
+			if werr == nil && c.err != nil {
+				werr = c.err
+			}
+			if werr == nil {
+				_, werr = w.Write(c.out)
+			}
+		}
+	}()
+	cur := &chunk{done: make(chan struct{})}
+	flush := func() {
+		order <- cur
+		work <- cur
+		cur = &chunk{done: make(chan struct{})}
+	}
 	err = each(func(r Resource) error {
 		n++
-		return enc.Encode(r.Body) // one line: Encode ends it with a newline
+		cur.rs = append(cur.rs, r)
+		if len(cur.rs) == encodeChunk {
+			flush()
+		}
+		return nil
 	})
+	if len(cur.rs) > 0 {
+		flush()
+	}
+	close(work)
+	close(order)
+	wg.Wait()
+	<-written
 	if err != nil {
 		return n, err
+	}
+	if werr != nil {
+		return n, werr
 	}
 	return n, w.Flush()
 }

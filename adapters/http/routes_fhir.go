@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -40,10 +41,43 @@ const HeaderPosition = "X-Allianced-Position"
 type fhirState struct {
 	index    *fhir.Index
 	exporter *fhir.Exporter
+
+	// encoded keeps the JSON of resources read, by "Type/id", with the log position of
+	// the aggregate state it was encoded from: a read of an unchanged aggregate writes
+	// the stored bytes (a plan is read far more often than it changes).
+	mu      sync.RWMutex
+	encoded map[string]encodedResource
+}
+
+// encodedResource is a resource with its JSON, as of its aggregate's position.
+type encodedResource struct {
+	pos  eventstore.Position
+	res  fhir.Resource
+	vid  string
+	body []byte
+}
+
+// maxEncoded bounds the cache of encoded resources (it starts over when full).
+const maxEncoded = 50_000
+
+func (f *fhirState) cached(key string, pos eventstore.Position) (encodedResource, bool) {
+	f.mu.RLock()
+	e, ok := f.encoded[key]
+	f.mu.RUnlock()
+	return e, ok && e.pos == pos
+}
+
+func (f *fhirState) keep(key string, e encodedResource) {
+	f.mu.Lock()
+	if len(f.encoded) >= maxEncoded {
+		f.encoded = map[string]encodedResource{}
+	}
+	f.encoded[key] = e
+	f.mu.Unlock()
 }
 
 func newFHIRState(store eventstore.Store, now func() time.Time) *fhirState {
-	return &fhirState{index: fhir.NewIndex(store),
+	return &fhirState{index: fhir.NewIndex(store), encoded: map[string]encodedResource{},
 		exporter: fhir.NewExporter(store, now, func() string { return strings.ToLower(ulid.Make().String()) })}
 }
 
@@ -105,13 +139,11 @@ func (s *Server) fhirError(c echo.Context, body ErrorBody, status int) error {
 
 // fhirJSON writes a resource (or Bundle) as application/fhir+json.
 func fhirJSON(c echo.Context, status int, v any) error {
-	b, err := json.Marshal(v)
+	b, err := fhir.Encode(v)
 	if err != nil {
 		return err
 	}
-	h := c.Response().Header()
-	h.Set(echo.HeaderContentLength, strconv.Itoa(len(b)))
-	return c.Blob(status, MIMEFHIRJSON, b)
+	return fhirBlob(c, status, b)
 }
 
 // fhirBaseURL is the absolute base of the interface as the client reached it.
@@ -177,8 +209,8 @@ func notFound(typ, id string) error {
 
 // current finds the current version of typ/id in the index (Provenance and AuditEvent
 // come from their event), with the read authorisation applied.
-func (s *Server) current(ctx context.Context, p *Claims, typ, id string) (fhir.Resource, error) {
-	var out fhir.Resource
+func (s *Server) current(ctx context.Context, p *Claims, typ, id string) (encodedResource, error) {
+	var out encodedResource
 	err := s.fhir.index.View(ctx, func(f *fhir.Fold) error {
 		switch typ {
 		case "Provenance":
@@ -200,7 +232,7 @@ func (s *Server) current(ctx context.Context, p *Claims, typ, id string) (fhir.R
 			if err := s.mayReadAggregate(p, agg, f); err != nil {
 				return err
 			}
-			out = r
+			out = encodedResource{res: r, vid: "1"}
 			return nil
 		case "AuditEvent":
 			stream, v, i, ok := fhir.ParseChangeID(id, true)
@@ -217,21 +249,41 @@ func (s *Server) current(ctx context.Context, p *Claims, typ, id string) (fhir.R
 			if i >= len(as) {
 				return notFound(typ, id)
 			}
-			out = fhir.AuditEvent(as[i])
+			out = encodedResource{res: fhir.AuditEvent(as[i]), vid: "1"}
 			return nil
 		}
+		key := typ + "/" + id
 		for _, stream := range fhir.Locate(typ, id) {
 			kind, aggID := fhir.KindOf(stream)
-			if r, ok := fhir.Find(f.Get(kind, aggID), typ, id); ok {
+			agg := f.Get(kind, aggID)
+			if agg == nil {
+				continue
+			}
+			if e, ok := s.fhir.cached(key, agg.Position); ok {
+				if err := fhirMayRead(p, e.res, f); err != nil {
+					return err
+				}
+				out = e
+				return nil
+			}
+			if r, ok := fhir.Find(agg, typ, id); ok {
 				if err := fhirMayRead(p, r, f); err != nil {
 					return err
 				}
-				out = r
+				body, err := fhir.Encode(r.Body)
+				if err != nil {
+					return err
+				}
+				out = encodedResource{pos: agg.Position, res: r, vid: agg.VersionID(), body: body}
+				s.fhir.keep(key, out)
 				return nil
 			}
 		}
 		return notFound(typ, id)
 	})
+	if err == nil && out.body == nil {
+		out.body, err = fhir.Encode(out.res.Body)
+	}
 	return out, err
 }
 
@@ -262,7 +314,7 @@ func (s *Server) fhirRead(c echo.Context, p *Claims, typ string) error {
 	if err := fhirID(id); err != nil {
 		return err
 	}
-	r, err := s.current(c.Request().Context(), p, typ, id)
+	e, err := s.current(c.Request().Context(), p, typ, id)
 	if err != nil {
 		if o := accessOutcome(err); o != "" {
 			s.recordAccess(p, fhir.AccessResource(typ, false), id, o)
@@ -270,26 +322,16 @@ func (s *Server) fhirRead(c echo.Context, p *Claims, typ string) error {
 		return err
 	}
 	s.recordAccess(p, fhir.AccessResource(typ, false), id, domain.AccessAllowed)
-	if m := resourceMeta(r); m != "" {
-		c.Response().Header().Set("ETag", `W/"`+m+`"`)
-	}
-	c.Response().Header().Set("Last-Modified", r.Updated.UTC().Format(http.TimeFormat))
-	return fhirJSON(c, http.StatusOK, r.Body)
+	h := c.Response().Header()
+	h.Set("ETag", `W/"`+e.vid+`"`)
+	h.Set("Last-Modified", e.res.Updated.UTC().Format(http.TimeFormat))
+	return fhirBlob(c, http.StatusOK, e.body)
 }
 
-// resourceMeta returns the versionId of a resource body.
-func resourceMeta(r fhir.Resource) string {
-	b, err := json.Marshal(r.Body)
-	if err != nil {
-		return ""
-	}
-	var m struct {
-		Meta struct {
-			VersionID string `json:"versionId"`
-		} `json:"meta"`
-	}
-	_ = json.Unmarshal(b, &m)
-	return m.Meta.VersionID
+// fhirBlob writes encoded FHIR JSON with its length (one write, not chunked).
+func fhirBlob(c echo.Context, status int, b []byte) error {
+	c.Response().Header().Set(echo.HeaderContentLength, strconv.Itoa(len(b)))
+	return c.Blob(status, MIMEFHIRJSON, b)
 }
 
 func (s *Server) fhirHistory(c echo.Context, p *Claims, typ, vid string) error {
@@ -302,11 +344,11 @@ func (s *Server) fhirHistory(c echo.Context, p *Claims, typ, vid string) error {
 	switch typ {
 	case "Provenance", "AuditEvent":
 		// Records of the log itself: one version, never changed.
-		r, err := s.current(ctx, p, typ, id)
+		e, err := s.current(ctx, p, typ, id)
 		if err != nil {
 			return err
 		}
-		versions = []fhir.Version{{Resource: r, Agg: fhir.Agg{Updated: r.Updated}}}
+		versions = []fhir.Version{{Resource: e.res, Agg: fhir.Agg{Updated: e.res.Updated}}}
 	default:
 		// The authorisation is that of the current version (as a /v1 read).
 		if _, err := s.current(ctx, p, typ, id); err != nil {
@@ -533,7 +575,7 @@ func nonEmptyStr(a, b string) string {
 // at the write's position), Location and ETag.
 func (s *Server) fhirWritten(c echo.Context, p *Claims, typ string, out app.Outcome, status int) error {
 	s.sawPosition(uint64(out.Position))
-	r, err := s.current(c.Request().Context(), p, typ, out.ID)
+	e, err := s.current(c.Request().Context(), p, typ, out.ID)
 	if err != nil {
 		return err
 	}
@@ -546,7 +588,7 @@ func (s *Server) fhirWritten(c echo.Context, p *Claims, typ string, out app.Outc
 	if out.Replayed {
 		h.Set("Idempotent-Replayed", "true")
 	}
-	return fhirJSON(c, status, r.Body)
+	return fhirBlob(c, status, e.body)
 }
 
 // fhirUpdateTask moves the referral or consult a Task focuses on to the status the Task
@@ -589,8 +631,8 @@ func (s *Server) fhirUpdateTask(c echo.Context, p *Claims) error {
 	}); err != nil {
 		return err
 	}
-	if cur.Status == in.Status && (in.Business == "" || in.Business == ref.Status || in.Business == con.Status || in.Business == dia.Status) {
-		return fhirJSON(c, http.StatusOK, cur.Body)
+	if cur.res.Status == in.Status && (in.Business == "" || in.Business == ref.Status || in.Business == con.Status || in.Business == dia.Status) {
+		return fhirBlob(c, http.StatusOK, cur.body)
 	}
 	id := in.RequestID
 	var out app.Outcome
