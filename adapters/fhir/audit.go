@@ -189,7 +189,15 @@ func resourceRefs(a *Agg) []string {
 	case domain.Dispatch:
 		return []string{"Appointment/" + s.ID}
 	case domain.Centre:
-		return []string{"Organization/" + s.ID}
+		out := []string{"Organization/" + s.ID}
+		for _, rd := range s.Readers {
+			out = append(out, "PractitionerRole/"+ReaderRoleID(s.ID, rd.PractitionerID))
+		}
+		return out
+	case domain.Mentorship:
+		return []string{"PractitionerRole/" + s.ID}
+	case domain.Placement:
+		return []string{"PractitionerRole/" + s.ID}
 	case domain.Diagnostic:
 		out := []string{"ServiceRequest/" + s.ID, "Task/" + s.ID}
 		if s.Report != nil {

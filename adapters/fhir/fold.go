@@ -31,7 +31,7 @@ const (
 )
 
 // mappedKinds are the kinds whose events become resources (and Provenance).
-var mappedKinds = []string{KindHospital, KindAlliance, KindPractitioner, KindProtocol, KindPlan, KindReferral, KindConsult, KindDispatch, KindCentre, KindDiagnostic}
+var mappedKinds = []string{KindHospital, KindAlliance, KindPractitioner, KindProtocol, KindPlan, KindReferral, KindConsult, KindDispatch, KindCentre, KindDiagnostic, KindMentorship, KindPlacement}
 
 // KindOf returns the aggregate kind and id of a stream name ("plan-01J..." -> plan,
 // 01J...), or "" for streams the interface does not map.
@@ -110,6 +110,12 @@ func (a Agg) Apply(env domain.Envelope, ev domain.Event, pos eventstore.Position
 		a.State = s.Evolve(ev)
 	case KindDiagnostic:
 		s, _ := a.State.(domain.Diagnostic)
+		a.State = s.Evolve(ev)
+	case KindMentorship:
+		s, _ := a.State.(domain.Mentorship)
+		a.State = s.Evolve(ev)
+	case KindPlacement:
+		s, _ := a.State.(domain.Placement)
 		a.State = s.Evolve(ev)
 	}
 	a.Version, a.Updated, a.Position = env.StreamVersion, env.OccurredAt, pos
@@ -247,6 +253,10 @@ func AllianceOf(a *Agg) string {
 	case domain.Centre:
 		return s.AllianceID
 	case domain.Diagnostic:
+		return s.AllianceID
+	case domain.Mentorship:
+		return s.AllianceID
+	case domain.Placement:
 		return s.AllianceID
 	}
 	return ""

@@ -185,6 +185,10 @@ func ResourcesOf(a *Agg) []Resource {
 		return centreResources(a, s)
 	case domain.Diagnostic:
 		return diagnosticResources(a, s)
+	case domain.Mentorship:
+		return mentorshipResources(a, s)
+	case domain.Placement:
+		return placementResources(a, s)
 	}
 	return nil
 }

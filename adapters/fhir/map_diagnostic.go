@@ -32,10 +32,27 @@ func centreResources(a *Agg, c domain.Centre) []Resource {
 		},
 		PartOf: ptr(orgOf(c.OperatorHospitalID, c.DepartmentID)),
 	}
-	return []Resource{{Type: "Organization", ID: c.ID, Body: org, Status: "active",
+	out := []Resource{{Type: "Organization", ID: c.ID, Body: org, Status: "active",
 		Orgs: []string{c.ID, c.AllianceID, c.OperatorHospitalID}, Updated: a.Updated,
 		Access: Access{Rule: RuleAlliance, AllianceID: c.AllianceID}}}
+	// Each reader's role at the centre.
+	for _, rd := range c.Readers {
+		id := ReaderRoleID(c.ID, rd.PractitionerID)
+		role := r4.PractitionerRole{Id: ptr(id), Meta: meta(a), Active: ptr(true),
+			Identifier:   []r4.Identifier{ident(SysCode+"centre-reader", id)},
+			Practitioner: &r4.Reference{Reference: ptr("Practitioner/" + rd.PractitionerID), Display: optString(rd.Name)},
+			Organization: refp("Organization", c.ID),
+			Code:         []r4.CodeableConcept{ownCode("practitioner-role", "reader")},
+			Period:       &r4.Period{Start: optInstant(rd.AddedAt)},
+		}
+		out = append(out, Resource{Type: "PractitionerRole", ID: id, Body: role, Status: "active",
+			Orgs: []string{c.ID, c.AllianceID, c.OperatorHospitalID}, Updated: a.Updated, Access: Access{Rule: RuleAnyone}})
+	}
+	return out
 }
+
+// ReaderRoleID is the id of a centre reader's PractitionerRole.
+func ReaderRoleID(centreID, practitionerID string) string { return centreID + "-r-" + practitionerID }
 
 // diagnosticResources maps a study sent to a centre: its ServiceRequest and Task
 // (submitted, assigned, sent back, reported, cancelled), its DiagnosticReport once

@@ -37,12 +37,17 @@ var resourceTypes = map[string]typeInfo{
 	}},
 	"OrganizationAffiliation": {kinds: []string{KindAlliance}, aggID: beforeDash},
 	"Practitioner":            {kinds: []string{KindPractitioner}, aggID: sameID},
-	"PractitionerRole":        {kinds: []string{KindPractitioner}, aggID: sameID},
-	"PlanDefinition":          {kinds: []string{KindProtocol}, aggID: beforeDash},
-	"CarePlan":                {kinds: []string{KindPlan}, aggID: sameID},
-	"ServiceRequest":          {kinds: []string{KindReferral, KindConsult, KindDiagnostic}, aggID: sameID},
-	"Task":                    {kinds: []string{KindReferral, KindConsult, KindDiagnostic}, aggID: sameID},
-	"DiagnosticReport":        {kinds: []string{KindDiagnostic}, aggID: sameID},
+	"PractitionerRole": {kinds: []string{KindPractitioner, KindMentorship, KindPlacement, KindCentre}, aggID: func(kind, id string) (string, bool) {
+		if kind == KindCentre {
+			return beforeDash(kind, id)
+		}
+		return sameID(kind, id)
+	}},
+	"PlanDefinition":   {kinds: []string{KindProtocol}, aggID: beforeDash},
+	"CarePlan":         {kinds: []string{KindPlan}, aggID: sameID},
+	"ServiceRequest":   {kinds: []string{KindReferral, KindConsult, KindDiagnostic}, aggID: sameID},
+	"Task":             {kinds: []string{KindReferral, KindConsult, KindDiagnostic}, aggID: sameID},
+	"DiagnosticReport": {kinds: []string{KindDiagnostic}, aggID: sameID},
 	"Communication": {kinds: []string{KindDiagnostic}, aggID: func(_ string, id string) (string, bool) {
 		agg, _, ok := strings.Cut(id, "-c")
 		return agg, ok && domain.ValidateID("id", agg) == nil
