@@ -217,7 +217,7 @@ func (x *Exporter) export(ctx context.Context, j *ExportJob) (int, error) {
 		}
 		j.set(fmt.Sprintf("writing %s (%d of %d types)", typ, i+1, len(types)))
 		path := filepath.Join(j.dir, typ+".ndjson")
-		n, err := writeNDJSON(path, func(emit func(Resource) error) error { return sel.Each(typ, emit) })
+		n, err := writeNDJSON(path, func(emit func(Lazy) error) error { return sel.EachLazy(typ, emit) })
 		if err != nil {
 			return total, err
 		}
@@ -244,9 +244,14 @@ func Encode(body any) ([]byte, error) {
 // encodeChunk is how many resources one worker encodes at a time.
 const encodeChunk = 256
 
+// Lazy maps its resources when called: the export hands the mapping, with the
+// encoding, to its workers.
+type Lazy func() []Resource
+
 // writeNDJSON writes the resources each emits to path, one JSON line each. The
-// resources are encoded in chunks on every processor and written in their order.
-func writeNDJSON(path string, each func(emit func(Resource) error) error) (n int, err error) {
+// resources are mapped and encoded in chunks on every processor and written in their
+// order.
+func writeNDJSON(path string, each func(emit func(Lazy) error) error) (n int, err error) {
 	file, err := os.Create(path)
 	if err != nil {
 		return 0, err
@@ -258,8 +263,9 @@ func writeNDJSON(path string, each func(emit func(Resource) error) error) (n int
 	}()
 	w := bufio.NewWriterSize(file, 1<<16)
 	type chunk struct {
-		rs   []Resource
+		rs   []Lazy
 		out  []byte
+		n    int
 		err  error
 		done chan struct{}
 	}
@@ -271,13 +277,17 @@ func writeNDJSON(path string, each func(emit func(Resource) error) error) (n int
 		go func() {
 			defer wg.Done()
 			for c := range work {
-				for _, r := range c.rs {
-					b, err := Encode(r.Body)
-					if err != nil {
-						c.err = err
-						break
+			lazies:
+				for _, l := range c.rs {
+					for _, r := range l() {
+						b, err := Encode(r.Body)
+						if err != nil {
+							c.err = err
+							break lazies
+						}
+						c.out = append(append(c.out, b...), '\n')
+						c.n++
 					}
-					c.out = append(append(c.out, b...), '\n')
 				}
 				close(c.done)
 			}
@@ -289,6 +299,7 @@ func writeNDJSON(path string, each func(emit func(Resource) error) error) (n int
 		defer close(written)
 		for c := range order {
 			<-c.done
+			n += c.n
 			if werr == nil && c.err != nil {
 				werr = c.err
 			}
@@ -303,9 +314,8 @@ func writeNDJSON(path string, each func(emit func(Resource) error) error) (n int
 		work <- cur
 		cur = &chunk{done: make(chan struct{})}
 	}
-	err = each(func(r Resource) error {
-		n++
-		cur.rs = append(cur.rs, r)
+	err = each(func(l Lazy) error {
+		cur.rs = append(cur.rs, l)
 		if len(cur.rs) == encodeChunk {
 			flush()
 		}
@@ -379,16 +389,31 @@ func Select(f *Fold, group string) *Selection {
 
 // Each calls emit with every selected resource of typ, in a stable order.
 func (s *Selection) Each(typ string, emit func(Resource) error) error {
+	return s.EachLazy(typ, func(l Lazy) error {
+		for _, r := range l() {
+			if err := emit(r); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// EachLazy is Each with the mapping left to the caller (see Lazy).
+func (s *Selection) EachLazy(typ string, emit func(Lazy) error) error {
 	switch typ {
 	case "Provenance":
 		for _, c := range s.f.Changes {
 			if !s.aggs[c.Stream] {
 				continue
 			}
-			if r, ok := Provenance(c); ok {
-				if err := emit(r); err != nil {
-					return err
+			if err := emit(func() []Resource {
+				if r, ok := Provenance(c); ok {
+					return []Resource{r}
 				}
+				return nil
+			}); err != nil {
+				return err
 			}
 		}
 		return nil
@@ -397,7 +422,7 @@ func (s *Selection) Each(typ string, emit func(Resource) error) error {
 			if s.group != "" && !s.refs[AuditTarget(a)] {
 				continue
 			}
-			if err := emit(AuditEvent(a)); err != nil {
+			if err := emit(func() []Resource { return []Resource{AuditEvent(a)} }); err != nil {
 				return err
 			}
 		}
@@ -409,13 +434,16 @@ func (s *Selection) Each(typ string, emit func(Resource) error) error {
 			if !s.aggs[a.Stream] {
 				continue
 			}
-			for _, r := range ResourcesOf(a) {
-				if r.Type != typ {
-					continue
+			if err := emit(func() []Resource {
+				var out []Resource
+				for _, r := range ResourcesOf(a) {
+					if r.Type == typ {
+						out = append(out, r)
+					}
 				}
-				if err := emit(r); err != nil {
-					return err
-				}
+				return out
+			}); err != nil {
+				return err
 			}
 		}
 	}
