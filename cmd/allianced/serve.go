@@ -19,6 +19,7 @@ import (
 	"github.com/medalliance/allianced/adapters/eventstore/embedded"
 	"github.com/medalliance/allianced/adapters/eventstore/kurrentdb"
 	httpapi "github.com/medalliance/allianced/adapters/http"
+	"github.com/medalliance/allianced/domain"
 	"github.com/medalliance/allianced/projections"
 	"github.com/redis/go-redis/v9"
 )
@@ -40,6 +41,7 @@ type Main struct {
 	app       *app.App
 	access    *app.AccessLog
 	reactor   *app.Reactor
+	escalator *app.CriticalEscalator
 	api       *httpapi.Server
 
 	ln     net.Listener
@@ -120,13 +122,16 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (_ *Main, err error
 	if err != nil {
 		return nil, err
 	}
-	m.app = app.New(app.Config{Store: m.store, Pseudonymizer: pseudo})
+	diag := domain.DefaultDiagnosticPolicy()
+	diag.CriticalAck = cfg.CriticalAck
+	m.app = app.New(app.Config{Store: m.store, Pseudonymizer: pseudo, DiagnosticPolicy: diag})
 	m.projector = projections.NewProjector(m.store, m.rdb, projections.Options{
 		Prefix: cfg.RedisPrefix, LeaseTTL: cfg.LeaseTTL, Logger: log.With("component", "projector")})
 	m.queries = projections.NewQueries(m.rdb, projections.QueryOptions{
 		Prefix: cfg.RedisPrefix, Timeout: cfg.WaitTimeout, Projector: m.projector, Logger: log.With("component", "queries")})
 	m.access = app.NewAccessLog(m.store, app.AccessLogOptions{Logger: log.With("component", "access-log")})
 	m.reactor = app.NewReactor(m.app, app.ReactorOptions{Logger: log.With("component", "reactor")})
+	m.escalator = app.NewCriticalEscalator(m.app, app.EscalatorOptions{Every: cfg.CriticalCheckEvery, Logger: log.With("component", "critical-escalator")})
 	m.api, err = httpapi.New(httpapi.Config{
 		Auth: httpapi.AuthConfig{HS256Secret: []byte(jwtSecret), PublicKeyPEM: publicKey,
 			Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience},
@@ -176,6 +181,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	worker("projector", m.projector.Run)
 	worker("reactor", m.reactor.Run)
+	worker("critical-escalator", m.escalator.Run)
 	worker("access-log", m.access.Run)
 
 	// No ReadTimeout or WriteTimeout: both would end the plan's Server-Sent Events
