@@ -43,6 +43,9 @@ type options struct {
 	replicas        bool
 	replicaPlans    int
 	referrals       bool
+	diagnostics     bool
+	diagOpen        int
+	diagRate        int
 	soak            time.Duration
 	bin             string
 	redisURL        string
@@ -68,6 +71,9 @@ func main() {
 	flag.BoolVar(&o.replicas, "replicas", false, "run the plan-step command benchmark with 1 and with 3 replicas (KurrentDB protocol test server + Redis), -rounds alternating rounds")
 	flag.IntVar(&o.replicaPlans, "replica-plans", 500, "plans the replica benchmark records steps on")
 	flag.BoolVar(&o.referrals, "referrals", false, "run the referral benchmark: request -> accept -> admit over HTTP (embedded store)")
+	flag.BoolVar(&o.diagnostics, "diagnostics", false, "run the diagnostic-centre benchmark: worklist read with -diag-open open studies, report -> member's view at -diag-rate reports a minute for -commands-for (embedded store)")
+	flag.IntVar(&o.diagOpen, "diag-open", 10000, "open studies on the worklist before it is read")
+	flag.IntVar(&o.diagRate, "diag-rate", 1000, "reports a minute of the report -> view measurement")
 	flag.DurationVar(&o.soak, "soak", 60*time.Second, "run the memory soak for this long (0: skip)")
 	flag.StringVar(&o.bin, "bin", "", "allianced binary to drive (default: go build ./cmd/allianced)")
 	flag.StringVar(&o.redisURL, "redis", "redis://127.0.0.1:6379/0", "Redis for the read benchmark and the soak")
@@ -96,10 +102,10 @@ func main() {
 	}
 	set := map[string]bool{}
 	flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	if !set["reads"] && !set["commands"] && !set["soak"] && !set["replicas"] && !set["referrals"] {
+	if !set["reads"] && !set["commands"] && !set["soak"] && !set["replicas"] && !set["referrals"] && !set["diagnostics"] {
 		o.reads, o.commands = true, true
 	}
-	if !set["soak"] && (set["reads"] || set["commands"] || set["replicas"] || set["referrals"]) {
+	if !set["soak"] && (set["reads"] || set["commands"] || set["replicas"] || set["referrals"] || set["diagnostics"]) {
 		o.soak = 0
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -194,6 +200,15 @@ func run(ctx context.Context, o options) error {
 		}
 		if !ok {
 			failed = append(failed, "referrals")
+		}
+	}
+	if o.diagnostics {
+		ok, err := benchDiagnostics(ctx, o, tmp, client)
+		if err != nil {
+			return fmt.Errorf("diagnostics: %w", err)
+		}
+		if !ok {
+			failed = append(failed, "diagnostics")
 		}
 	}
 	if o.soak > 0 {
