@@ -29,7 +29,21 @@ func benchDiagnostics(ctx context.Context, o options, tmp string, client *http.C
 	if err != nil {
 		return false, err
 	}
-	srv, err := startAllianced(o.bin, dir)
+	// Views in the real Redis when one answers (the production setup; miniredis, the
+	// embedded default, sorts a whole sorted set on every range read), else in-process.
+	var extra []string
+	views := "in-process views (miniredis)"
+	prefix := "loadbench-diag-" + randomSuffix()
+	if addr, err := redisAddrOf(o.redisURL); err == nil && redisAnswers(addr) {
+		extra, views = []string{"--redis", o.redisURL, "--redis-prefix", prefix}, "views in Redis"
+		defer func() {
+			if err := deletePrefix(o.redisURL, prefix); err != nil {
+				fmt.Printf("clean Redis keys under %s: %v\n", prefix, err)
+			}
+		}()
+	}
+	fmt.Printf("embedded store (fsync per append), %s\n", views)
+	srv, err := startAllianced(o.bin, dir, extra...)
 	if err != nil {
 		return false, err
 	}
