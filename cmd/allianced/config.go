@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/medalliance/allianced/domain"
 )
 
 // Config is everything the service reads from flags and the environment. Every flag has
@@ -39,6 +41,8 @@ type Config struct {
 	// before it escalates; CriticalCheckEvery how often the timer looks (e2e tests shorten both).
 	CriticalAck        time.Duration
 	CriticalCheckEvery time.Duration
+	// Diagnostic is the report turnaround policy per centre kind and urgency, with CriticalAck.
+	Diagnostic domain.DiagnosticPolicy
 }
 
 // setting is one flag with its environment variable and default.
@@ -66,6 +70,7 @@ var settings = []setting{
 	{"log-format", "ALLIANCED_LOG_FORMAT", "text", "log format: text or json"},
 	{"critical-ack", "ALLIANCED_CRITICAL_ACK", "10m", "how long a hospital has to acknowledge a critical value (危急值) before it escalates (1s to 24h)"},
 	{"critical-check-every", "ALLIANCED_CRITICAL_CHECK_EVERY", "5s", "how often the timer escalates critical values past their acknowledgement time"},
+	{"diagnostic-targets", "ALLIANCED_DIAGNOSTIC_TARGETS", "", "report turnaround targets per centre kind, kind=emergency/urgent/routine comma-separated (e.g. ecg=15m/1h/24h); kinds not named keep the defaults"},
 }
 
 // parseConfig reads flags (args) over environment variables (getenv) over defaults.
@@ -107,6 +112,9 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 	}
 	if c.CriticalAck < time.Second || c.CriticalAck > 24*time.Hour {
 		return c, fs, fmt.Errorf("--critical-ack %q: want a duration from 1s to 24h", *vals["critical-ack"])
+	}
+	if c.Diagnostic, err = diagnosticPolicy(*vals["diagnostic-targets"], c.CriticalAck); err != nil {
+		return c, fs, err
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return c, fs, fmt.Errorf("--log-format %q: want text or json", c.LogFormat)

@@ -19,7 +19,6 @@ import (
 	"github.com/medalliance/allianced/adapters/eventstore/embedded"
 	"github.com/medalliance/allianced/adapters/eventstore/kurrentdb"
 	httpapi "github.com/medalliance/allianced/adapters/http"
-	"github.com/medalliance/allianced/domain"
 	"github.com/medalliance/allianced/projections"
 	"github.com/redis/go-redis/v9"
 )
@@ -122,9 +121,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (_ *Main, err error
 	if err != nil {
 		return nil, err
 	}
-	diag := domain.DefaultDiagnosticPolicy()
-	diag.CriticalAck = cfg.CriticalAck
-	m.app = app.New(app.Config{Store: m.store, Pseudonymizer: pseudo, DiagnosticPolicy: diag})
+	m.app = app.New(app.Config{Store: m.store, Pseudonymizer: pseudo, DiagnosticPolicy: cfg.Diagnostic})
 	m.projector = projections.NewProjector(m.store, m.rdb, projections.Options{
 		Prefix: cfg.RedisPrefix, LeaseTTL: cfg.LeaseTTL, Logger: log.With("component", "projector")})
 	m.queries = projections.NewQueries(m.rdb, projections.QueryOptions{
