@@ -21,6 +21,7 @@ import (
 //	centre:<c>:turnaround                 the centre's turnaround and critical-value figures (JSON)
 //	diagnostic:<id>                       the study's document with its report (JSON)
 //	centre:<c>:studies                    hash: id -> the document, for every study the centre received
+//	centre:<c>:rows                       hash: id -> the study's worklist row (no report, no attachments)
 //	centre:<c>:worklist                   sorted set: waiting studies by urgency, then report deadline
 //	centre:<c>:reader:<r>:worklist        sorted set: the studies assigned to a reader, same order
 //	centre:<c>:critical-board             sorted set: studies with a critical value still pending, by its deadline
@@ -32,6 +33,7 @@ func (k keyspace) centreTurnaround(c string) string { return k.root() + "centre:
 func (k keyspace) diagnostic(id string) string      { return k.root() + "diagnostic:" + id }
 func (k keyspace) centreStudies(c string) string    { return k.root() + "centre:" + c + ":studies" }
 func (k keyspace) centreWorklist(c string) string   { return k.root() + "centre:" + c + ":worklist" }
+func (k keyspace) centreRows(c string) string       { return k.root() + "centre:" + c + ":rows" }
 func (k keyspace) centreCritical(c string) string {
 	return k.root() + "centre:" + c + ":critical-board"
 }
@@ -161,6 +163,35 @@ func (d *DiagnosticView) worklistScore() float64 {
 	return float64(int64(urgencyRank(d.Urgency))*rankSpan + d.ReportDeadline.UnixMilli())
 }
 
+// WorklistRow is a study as a worklist shows it: what to read, for whom, by when, and
+// who reads it; the report and attachments are in the study's own document. Rows are
+// kept apart so a page of a long worklist stays small to read and send.
+type WorklistRow struct {
+	RequestID        string     `json:"requestId"`
+	Kind             string     `json:"kind"`
+	Modality         string     `json:"modality"`
+	ClinicalQuestion string     `json:"clinicalQuestion"`
+	Urgency          string     `json:"urgency"`
+	FromHospitalID   string     `json:"fromHospitalId"`
+	FromDepartmentID string     `json:"fromDepartmentId,omitempty"`
+	Status           string     `json:"status"`
+	SubmittedAt      time.Time  `json:"submittedAt"`
+	ReportDeadline   time.Time  `json:"reportDeadline"`
+	ReaderID         string     `json:"readerId,omitempty"`
+	ReaderName       string     `json:"readerName,omitempty"`
+	AssignedAt       *time.Time `json:"assignedAt,omitempty"`
+	Attachments      int        `json:"attachments"`
+	SendBacks        int        `json:"sendBacks"`
+	Overdue          bool       `json:"overdue"`
+}
+
+func (d *DiagnosticView) row() WorklistRow {
+	return WorklistRow{RequestID: d.RequestID, Kind: d.Kind, Modality: d.Modality, ClinicalQuestion: d.ClinicalQuestion, Urgency: d.Urgency,
+		FromHospitalID: d.FromHospitalID, FromDepartmentID: d.FromDepartmentID, Status: d.Status, SubmittedAt: d.LastSubmittedAt,
+		ReportDeadline: d.ReportDeadline, ReaderID: d.ReaderID, ReaderName: d.ReaderName, AssignedAt: d.AssignedAt,
+		Attachments: len(d.Attachments), SendBacks: d.SendBacks}
+}
+
 // flushDiagnostic writes the document, its rows in the centre's and the requesting
 // hospital's lists, and keeps the worklists, the critical board and the inbox in step.
 func (ks keyspace) flushDiagnostic(pipe redis.Pipeliner, ref docRef, val any) error {
@@ -172,6 +203,11 @@ func (ks keyspace) flushDiagnostic(pipe redis.Pipeliner, ref docRef, val any) er
 	ctx := context.Background()
 	pipe.Set(ctx, ref.key, data, 0)
 	pipe.HSet(ctx, ks.centreStudies(d.CentreID), d.RequestID, data)
+	row, err := json.Marshal(d.row())
+	if err != nil {
+		return fmt.Errorf("encode worklist row: %w", err)
+	}
+	pipe.HSet(ctx, ks.centreRows(d.CentreID), d.RequestID, row)
 	pipe.HSet(ctx, ks.hospitalDiagnostics(d.FromHospitalID), d.RequestID, data)
 	for _, r := range d.staleReaders {
 		if r != d.ReaderID || !d.open() {
@@ -495,11 +531,11 @@ func updateTurnaround(b *batch, centreID string, f func(*TurnaroundView)) error 
 // then by report deadline, with overdue flags at the read's instant and the counts of
 // the whole queue, read in one round trip like the referral desk.
 type Worklist struct {
-	CentreID string           `json:"centreId"`
-	ReaderID string           `json:"readerId,omitempty"`
-	Open     int64            `json:"open"`
-	Overdue  int64            `json:"overdue"`
-	Studies  []DiagnosticView `json:"studies"`
+	CentreID string        `json:"centreId"`
+	ReaderID string        `json:"readerId,omitempty"`
+	Open     int64         `json:"open"`
+	Overdue  int64         `json:"overdue"`
+	Studies  []WorklistRow `json:"studies"`
 }
 
 // CentreWorklist returns the first limit (1..MaxDeskPage) waiting studies of a centre.
@@ -523,7 +559,7 @@ func (q *Queries) worklist(ctx context.Context, centreID, readerID string, limit
 		if readerID != "" {
 			queue = ks.readerWorklist(centreID, readerID)
 		}
-		page := pipe.Eval(ctx, deskPageScript, []string{queue, ks.centreStudies(centreID)}, limit-1)
+		page := pipe.Eval(ctx, deskPageScript, []string{queue, ks.centreRows(centreID)}, limit-1)
 		total := pipe.ZCard(ctx, queue)
 		var overdue []*redis.IntCmd
 		for rank := range 3 {
@@ -531,7 +567,7 @@ func (q *Queries) worklist(ctx context.Context, centreID, readerID string, limit
 			overdue = append(overdue, pipe.ZCount(ctx, queue, strconv.FormatInt(lo, 10), "("+strconv.FormatInt(lo+now.UnixMilli(), 10)))
 		}
 		return func() error {
-			docs, err := pageDocs(page, ks.centreStudies(centreID), now)
+			docs, err := pageRows(page, ks.centreRows(centreID), now)
 			if err != nil {
 				return err
 			}
@@ -543,6 +579,27 @@ func (q *Queries) worklist(ctx context.Context, centreID, readerID string, limit
 		}
 	})
 	return out, err
+}
+
+func pageRows(page *redis.Cmd, key string, now time.Time) ([]WorklistRow, error) {
+	vals, err := page.Slice()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, unavailable(err)
+	}
+	out := make([]WorklistRow, 0, len(vals))
+	for _, v := range vals {
+		s, ok := v.(string)
+		if !ok {
+			continue
+		}
+		var r WorklistRow
+		if err := json.Unmarshal([]byte(s), &r); err != nil {
+			return nil, fmt.Errorf("view %s is malformed: %w", key, err)
+		}
+		r.Overdue = domain.Diagnostic{Status: r.Status, ReportDeadline: r.ReportDeadline}.Overdue(now)
+		out = append(out, r)
+	}
+	return out, nil
 }
 
 func pageDocs(page *redis.Cmd, key string, now time.Time) ([]DiagnosticView, error) {

@@ -125,8 +125,10 @@ type Outcome struct {
 	SubID string `json:"subId,omitempty"`
 	// ReferralID names a referral the command opened besides its own aggregate (the
 	// return referral of a completion, the referral of an escalation), empty otherwise.
-	ReferralID string         `json:"referralId,omitempty"`
-	Events     []domain.Event `json:"-"`
+	ReferralID string `json:"referralId,omitempty"`
+	// ShiftID names the duty shift a ScheduleShift added to a centre's roster.
+	ShiftID string         `json:"shiftId,omitempty"`
+	Events  []domain.Event `json:"-"`
 }
 
 func outcome(id string, r eventstore.Result) Outcome {

@@ -88,7 +88,7 @@ type ScheduleShiftInput struct {
 }
 
 // ScheduleShift adds a shift to the centre's duty roster (operator); the outcome's
-// SubID is the shift's id.
+// ShiftID is the shift's id (the first one's, on a retry).
 func (a *App) ScheduleShift(ctx context.Context, call Call, in ScheduleShiftInput) (Outcome, error) {
 	shiftID := a.newID()
 	out, err := a.centreCmd(ctx, call, in.CentreID, func(at timeT) domain.CentreCommand {
@@ -96,7 +96,7 @@ func (a *App) ScheduleShift(ctx context.Context, call Call, in ScheduleShiftInpu
 	})
 	for _, e := range out.Events {
 		if s, ok := e.(domain.CentreShiftScheduled); ok {
-			out.SubID = s.ShiftID
+			out.ShiftID = s.ShiftID
 		}
 	}
 	return out, err

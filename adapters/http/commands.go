@@ -30,6 +30,8 @@ type CommandResponse struct {
 	// ReferralID is a referral the command opened besides its own aggregate: the return
 	// referral of a completion, or the referral of a plan escalation.
 	ReferralID string `json:"referralId,omitempty"`
+	// ShiftID is the duty shift a roster command added to a diagnostic centre.
+	ShiftID string `json:"shiftId,omitempty"`
 }
 
 // useCase is the shape of every app command method.
@@ -72,7 +74,7 @@ func command[In any](s *Server, roles []string, created bool, bind func(c echo.C
 		if out.Replayed {
 			h.Set("Idempotent-Replayed", "true")
 		}
-		return c.JSON(status, CommandResponse{ID: out.ID, Version: out.Version, Position: uint64(out.Position), DeviationID: out.SubID, ReferralID: out.ReferralID})
+		return c.JSON(status, CommandResponse{ID: out.ID, Version: out.Version, Position: uint64(out.Position), DeviationID: out.SubID, ReferralID: out.ReferralID, ShiftID: out.ShiftID})
 	}
 }
 

@@ -187,6 +187,8 @@ func (s *Server) table() []route {
 	}
 	r = append(r, s.referralRoutes()...)
 	r = append(r, s.referralQueryRoutes()...)
+	r = append(r, s.diagnosticRoutes()...)
+	r = append(r, s.diagnosticQueryRoutes()...)
 	r = append(r, s.queryRoutes()...)
 	r = append(r, s.auditRoutes()...)
 	r = append(r, s.fhirRoutes()...)

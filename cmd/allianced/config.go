@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/medalliance/allianced/domain"
 )
 
 // Config is everything the service reads from flags and the environment. Every flag has
@@ -35,6 +37,12 @@ type Config struct {
 	ShutdownGrace time.Duration
 	LeaseTTL      time.Duration // how long a dead replica's projector lease blocks a standby
 	LogFormat     string        // text or json
+	// CriticalAck is how long a requesting hospital has to acknowledge a critical value
+	// before it escalates; CriticalCheckEvery how often the timer looks (e2e tests shorten both).
+	CriticalAck        time.Duration
+	CriticalCheckEvery time.Duration
+	// Diagnostic is the report turnaround policy per centre kind and urgency, with CriticalAck.
+	Diagnostic domain.DiagnosticPolicy
 }
 
 // setting is one flag with its environment variable and default.
@@ -60,6 +68,9 @@ var settings = []setting{
 	{"shutdown-grace", "ALLIANCED_SHUTDOWN_GRACE", "15s", "how long in-flight requests may take after SIGTERM"},
 	{"lease-ttl", "ALLIANCED_LEASE_TTL", "10s", "projector lease: with several replicas on one Redis, a standby takes over this long after the writer died at most"},
 	{"log-format", "ALLIANCED_LOG_FORMAT", "text", "log format: text or json"},
+	{"critical-ack", "ALLIANCED_CRITICAL_ACK", "10m", "how long a hospital has to acknowledge a critical value (危急值) before it escalates (1s to 24h)"},
+	{"critical-check-every", "ALLIANCED_CRITICAL_CHECK_EVERY", "5s", "how often the timer escalates critical values past their acknowledgement time"},
+	{"diagnostic-targets", "ALLIANCED_DIAGNOSTIC_TARGETS", "", "report turnaround targets per centre kind, kind=emergency/urgent/routine comma-separated (e.g. ecg=15m/1h/24h); kinds not named keep the defaults"},
 }
 
 // parseConfig reads flags (args) over environment variables (getenv) over defaults.
@@ -93,10 +104,17 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 	for _, d := range []struct {
 		name string
 		dst  *time.Duration
-	}{{"wait-timeout", &c.WaitTimeout}, {"body-timeout", &c.BodyTimeout}, {"shutdown-grace", &c.ShutdownGrace}, {"lease-ttl", &c.LeaseTTL}} {
+	}{{"wait-timeout", &c.WaitTimeout}, {"body-timeout", &c.BodyTimeout}, {"shutdown-grace", &c.ShutdownGrace}, {"lease-ttl", &c.LeaseTTL},
+		{"critical-ack", &c.CriticalAck}, {"critical-check-every", &c.CriticalCheckEvery}} {
 		if *d.dst, err = time.ParseDuration(*vals[d.name]); err != nil || *d.dst <= 0 {
 			return c, fs, fmt.Errorf("--%s %q: want a positive duration such as 5s", d.name, *vals[d.name])
 		}
+	}
+	if c.CriticalAck < time.Second || c.CriticalAck > 24*time.Hour {
+		return c, fs, fmt.Errorf("--critical-ack %q: want a duration from 1s to 24h", *vals["critical-ack"])
+	}
+	if c.Diagnostic, err = diagnosticPolicy(*vals["diagnostic-targets"], c.CriticalAck); err != nil {
+		return c, fs, err
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return c, fs, fmt.Errorf("--log-format %q: want text or json", c.LogFormat)

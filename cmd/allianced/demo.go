@@ -102,6 +102,7 @@ func loadDemo(ctx context.Context, a *app.App, now time.Time) (demoSummary, erro
 		d.ningboAlliance,
 		d.plans,
 		d.referrals,
+		d.diagnostics,
 	}
 	for _, step := range steps {
 		if err := step(ctx); err != nil {

@@ -40,6 +40,7 @@ type Main struct {
 	app       *app.App
 	access    *app.AccessLog
 	reactor   *app.Reactor
+	escalator *app.CriticalEscalator
 	api       *httpapi.Server
 
 	ln     net.Listener
@@ -120,13 +121,14 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (_ *Main, err error
 	if err != nil {
 		return nil, err
 	}
-	m.app = app.New(app.Config{Store: m.store, Pseudonymizer: pseudo})
+	m.app = app.New(app.Config{Store: m.store, Pseudonymizer: pseudo, DiagnosticPolicy: cfg.Diagnostic})
 	m.projector = projections.NewProjector(m.store, m.rdb, projections.Options{
 		Prefix: cfg.RedisPrefix, LeaseTTL: cfg.LeaseTTL, Logger: log.With("component", "projector")})
 	m.queries = projections.NewQueries(m.rdb, projections.QueryOptions{
 		Prefix: cfg.RedisPrefix, Timeout: cfg.WaitTimeout, Projector: m.projector, Logger: log.With("component", "queries")})
 	m.access = app.NewAccessLog(m.store, app.AccessLogOptions{Logger: log.With("component", "access-log")})
 	m.reactor = app.NewReactor(m.app, app.ReactorOptions{Logger: log.With("component", "reactor")})
+	m.escalator = app.NewCriticalEscalator(m.app, app.EscalatorOptions{Every: cfg.CriticalCheckEvery, Logger: log.With("component", "critical-escalator")})
 	m.api, err = httpapi.New(httpapi.Config{
 		Auth: httpapi.AuthConfig{HS256Secret: []byte(jwtSecret), PublicKeyPEM: publicKey,
 			Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience},
@@ -176,6 +178,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	worker("projector", m.projector.Run)
 	worker("reactor", m.reactor.Run)
+	worker("critical-escalator", m.escalator.Run)
 	worker("access-log", m.access.Run)
 
 	// No ReadTimeout or WriteTimeout: both would end the plan's Server-Sent Events

@@ -46,6 +46,9 @@ type options struct {
 	fhir            bool
 	fhirPlans       int
 	fhirSteps       int
+	diagnostics     bool
+	diagOpen        int
+	diagRate        int
 	soak            time.Duration
 	bin             string
 	redisURL        string
@@ -74,6 +77,9 @@ func main() {
 	flag.BoolVar(&o.fhir, "fhir", false, "run the FHIR benchmark: CarePlan reads beside /v1 plan reads, and bulk export resources/s (embedded store)")
 	flag.IntVar(&o.fhirPlans, "fhir-plans", 2000, "plans the FHIR benchmark sets up")
 	flag.IntVar(&o.fhirSteps, "fhir-steps", 4, "steps recorded on each plan of the FHIR benchmark")
+	flag.BoolVar(&o.diagnostics, "diagnostics", false, "run the diagnostic-centre benchmark: worklist read with -diag-open open studies, report -> member's view at -diag-rate reports a minute for -commands-for (embedded store)")
+	flag.IntVar(&o.diagOpen, "diag-open", 10000, "open studies on the worklist before it is read")
+	flag.IntVar(&o.diagRate, "diag-rate", 1000, "reports a minute of the report -> view measurement")
 	flag.DurationVar(&o.soak, "soak", 60*time.Second, "run the memory soak for this long (0: skip)")
 	flag.StringVar(&o.bin, "bin", "", "allianced binary to drive (default: go build ./cmd/allianced)")
 	flag.StringVar(&o.redisURL, "redis", "redis://127.0.0.1:6379/0", "Redis for the read benchmark and the soak")
@@ -102,10 +108,10 @@ func main() {
 	}
 	set := map[string]bool{}
 	flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	if !set["reads"] && !set["commands"] && !set["soak"] && !set["replicas"] && !set["referrals"] && !set["fhir"] {
+	if !set["reads"] && !set["commands"] && !set["soak"] && !set["replicas"] && !set["referrals"] && !set["diagnostics"] && !set["fhir"] {
 		o.reads, o.commands = true, true
 	}
-	if !set["soak"] && (set["reads"] || set["commands"] || set["replicas"] || set["referrals"] || set["fhir"]) {
+	if !set["soak"] && (set["reads"] || set["commands"] || set["replicas"] || set["referrals"] || set["diagnostics"] || set["fhir"]) {
 		o.soak = 0
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -209,6 +215,15 @@ func run(ctx context.Context, o options) error {
 		}
 		if !ok {
 			failed = append(failed, "fhir")
+		}
+	}
+	if o.diagnostics {
+		ok, err := benchDiagnostics(ctx, o, tmp, client)
+		if err != nil {
+			return fmt.Errorf("diagnostics: %w", err)
+		}
+		if !ok {
+			failed = append(failed, "diagnostics")
 		}
 	}
 	if o.soak > 0 {
