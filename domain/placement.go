@@ -172,7 +172,7 @@ func (p Placement) Evolve(e Event) Placement {
 			PractitionerID: e.PractitionerID, PractitionerName: e.PractitionerName, HomeHospitalID: e.HomeHospitalID,
 			HomeDepartmentID: e.HomeDepartmentID, HostHospitalID: e.HostHospitalID, HostDepartmentID: e.HostDepartmentID,
 			LeadHospitalID: e.LeadHospitalID, LeadDepartmentID: e.LeadDepartmentID, MemberHospitalID: e.MemberHospitalID,
-			Period: e.Period, Status: PlacementStatusPlanned, PlannedAt: e.PlannedAt, UpdatedAt: e.PlannedAt}
+			Period: e.Period, Status: PlacementStatusPlanned, PlannedAt: e.PlannedAt}
 	case PlacementArrived:
 		p.Status, p.ArrivedAt, p.UpdatedAt = PlacementStatusArrived, e.ArrivedAt, later(p.UpdatedAt, e.ArrivedAt)
 	case PlacementCompleted:

@@ -102,8 +102,10 @@ func requireMemberPractitioner(a Alliance, p Practitioner, id, what string) erro
 	if !p.Active {
 		return Errorf(CodeForbiddenTransition, "%s %s is deactivated in the directory", what, p.ID)
 	}
-	if err := a.RequireActiveMember(p.HomeHospitalID); err != nil {
-		return Errorf(CodeNotMember, "%s %s must work at an active member of alliance %s: %s", what, p.ID, a.ID, ErrorMessage(err)).
+	// The message does not say where the practitioner works: the caller may learn that
+	// it is not an active member of its own alliance, nothing of another tenant.
+	if a.RequireActiveMember(p.HomeHospitalID) != nil {
+		return Errorf(CodeNotMember, "%s %s must work at an active member of alliance %s (not the lead, not a suspended or withdrawn member)", what, p.ID, a.ID).
 			WithDetail("allianceId", a.ID)
 	}
 	return nil

@@ -270,11 +270,15 @@ func TestDecidePlacementFollowUps(t *testing.T) {
 	evaluated := domain.PlacementEvaluated{PlacementID: w.pID, AllianceID: id(61), MemberHospitalID: id(62), Outcome: domain.OutcomeExcellent,
 		Comment: "全科思维处理复杂问题能力提升", EvaluatedAt: now}
 	cancelled := domain.PlacementCancelled{PlacementID: w.pID, AllianceID: id(61), MemberHospitalID: id(62), Reason: "人员紧张, 延至下一批", CancelledAt: t0.Add(time.Hour)}
+	late := w.planned
+	late.PlannedAt = w.period.End
 	p := []domain.Event{w.planned}
 	pa := []domain.Event{w.planned, w.arrived}
 	pad := []domain.Event{w.planned, w.arrived, w.done}
 	runSpecs(t, domain.DecidePlacement, []spec[domain.PlacementCommand]{
 		{name: "the host records the arrival", given: p, when: arrive(w.lead, w.period.Start), want: []domain.Event{w.arrived}},
+		{name: "a cohort entered after the fact records its past arrival", given: []domain.Event{late},
+			when: arrive(w.lead, w.period.Start), want: []domain.Event{w.arrived}},
 		{name: "the home hospital may record it", given: p, when: arrive(w.jiading, w.period.Start), want: []domain.Event{w.arrived}},
 		{name: "another member may not", given: p, when: arrive(w.punan, w.period.Start), wantCode: domain.CodeForbidden},
 		{name: "an arrival long before the period is refused", given: p, when: arrive(w.lead, w.period.Start.Add(-domain.ArriveEarly-time.Hour)), wantCode: domain.CodeInvalidInput},

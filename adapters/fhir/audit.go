@@ -16,6 +16,7 @@ var v1Resources = map[string]string{
 	"consult":     "ServiceRequest",
 	"referral":    "ServiceRequest",
 	"dispatch":    "Appointment",
+	"diagnostic":  "ServiceRequest",
 }
 
 // FHIR reads are recorded in the access log under the resource type (a search under

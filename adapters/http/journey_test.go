@@ -92,6 +92,7 @@ func TestEveryRoute(t *testing.T) {
 	ok(w.m1Tok, "/v1/consults/"+consult()+"/cancel", `{"reason":"patient transferred"}`)
 	refReads := referralFlow(t, f, w, ok)
 	refReads = append(refReads, diagnosticFlow(t, f, w, ok)...)
+	refReads = append(refReads, talentFlow(t, f, w, ok)...)
 	ok(w.leadTok, al+"/members/"+w.m2+"/withdraw", `{"reason":"merged into another group"}`)
 
 	// Every query, as the party allowed to read it, after the last write.

@@ -103,6 +103,7 @@ func loadDemo(ctx context.Context, a *app.App, now time.Time) (demoSummary, erro
 		d.plans,
 		d.referrals,
 		d.diagnostics,
+		d.talent,
 	}
 	for _, step := range steps {
 		if err := step(ctx); err != nil {
@@ -319,7 +320,7 @@ func (d *demo) countyCommunity(ctx context.Context) error {
 		lead: lead, kind: domain.DispatchWorkstation, specialty: "general medicine",
 		window: domain.Window{Start: start, End: start.Add(300 * 24 * time.Hour)},
 		notes:  "医共体总院专家组驻点: 请专家下来培训, 派医生上去学习", expert: expertHengkouGroup, checkIn: true,
-		report: &domain.VisitReport{PatientsSeen: 860, ProceduresGuided: 100, TeachingSessions: 24,
+		report: &domain.VisitReport{PatientsSeen: 860, PatientsAdmitted: 100, TeachingSessions: 24,
 			Summary: "专家组协助分院接诊患者 860 余人次, 帮助收治卫生院住院患者 100 余人, 上转患者 130 余人次"}})
 }
 
