@@ -243,7 +243,7 @@ func TestFHIRJourney(t *testing.T) {
 // validators), besides the interface's own Bundle, CapabilityStatement and
 // OperationOutcome.
 var fhirTypes = []string{"Organization", "OrganizationAffiliation", "Practitioner", "PractitionerRole", "PlanDefinition",
-	"CarePlan", "ServiceRequest", "Task", "Appointment", "Provenance", "AuditEvent"}
+	"CarePlan", "ServiceRequest", "Task", "Appointment", "DiagnosticReport", "Communication", "Provenance", "AuditEvent"}
 
 // TestFHIRValidators dumps every resource the demo produces (the bulk export, plus a
 // search, a history, the CapabilityStatement and an OperationOutcome) and checks them

@@ -17,6 +17,8 @@ var v1Resources = map[string]string{
 	"referral":    "ServiceRequest",
 	"dispatch":    "Appointment",
 	"diagnostic":  "ServiceRequest",
+	"mentorship":  "PractitionerRole",
+	"placement":   "PractitionerRole",
 }
 
 // FHIR reads are recorded in the access log under the resource type (a search under
