@@ -51,10 +51,14 @@ type Adoption struct {
 	HospitalID  string
 	Version     int    // the adopted protocol version
 	ContentHash string // the adopted version's content hash, for plans to check against
-	Deviations  []LocalDeviation
-	Status      string
-	AdoptedAt   time.Time // when the current adoption began; a re-adoption resets it
-	UpdatedAt   time.Time // the last adoption, upgrade or deviation change
+	// ViaAllianceID is the alliance through which a hospital of a lower tier follows the
+	// protocol (a community centre follows 中山's protocol through 徐汇's alliance); empty
+	// for an active member of the protocol's alliance adopting directly.
+	ViaAllianceID string
+	Deviations    []LocalDeviation
+	Status        string
+	AdoptedAt     time.Time // when the current adoption began; a re-adoption resets it
+	UpdatedAt     time.Time // the last adoption, upgrade or deviation change
 	// WithdrawnAt and WithdrawnReason describe the withdrawal while Status is withdrawn.
 	WithdrawnAt     time.Time
 	WithdrawnReason string
@@ -79,12 +83,15 @@ func (a Adoption) DeviationsFor(stepID string) []LocalDeviation {
 
 // ProtocolAdopted records that a member hospital follows a published version.
 type ProtocolAdopted struct {
-	ProtocolID  string    `json:"protocolId"`
-	AllianceID  string    `json:"allianceId"`
-	HospitalID  string    `json:"hospitalId"`
-	Version     int       `json:"version"`
-	ContentHash string    `json:"contentHash"`
-	AdoptedAt   time.Time `json:"adoptedAt"`
+	ProtocolID  string `json:"protocolId"`
+	AllianceID  string `json:"allianceId"`
+	HospitalID  string `json:"hospitalId"`
+	Version     int    `json:"version"`
+	ContentHash string `json:"contentHash"`
+	// ViaAllianceID names the middle tier's alliance for an adoption through it (see
+	// AdoptProtocol); empty for a direct adoption, and in every event from before.
+	ViaAllianceID string    `json:"viaAllianceId,omitempty"`
+	AdoptedAt     time.Time `json:"adoptedAt"`
 }
 
 // AdoptionUpgraded records a move to a newer version. The deviations declared against
@@ -161,7 +168,7 @@ func (a Adoption) Evolve(e Event) Adoption {
 	switch e := e.(type) {
 	case ProtocolAdopted:
 		a = Adoption{ProtocolID: e.ProtocolID, AllianceID: e.AllianceID, HospitalID: e.HospitalID,
-			Version: e.Version, ContentHash: e.ContentHash, Status: AdoptionStatusActive,
+			Version: e.Version, ContentHash: e.ContentHash, ViaAllianceID: e.ViaAllianceID, Status: AdoptionStatusActive,
 			AdoptedAt: e.AdoptedAt, UpdatedAt: e.AdoptedAt}
 	case AdoptionUpgraded:
 		a.Version, a.ContentHash, a.Deviations, a.UpdatedAt = e.ToVersion, e.ContentHash, nil, e.UpgradedAt
@@ -185,35 +192,52 @@ type AdoptionCommand interface{ adoptionCommand() }
 // AdoptProtocol makes HospitalID follow a published Version of Protocol. Alliance and
 // Protocol are their aggregates' states, loaded by the caller; the hospital must be an
 // active member and act for itself (By.HospitalID == HospitalID).
+//
+// With Via (three tiers) the hospital adopts the protocol through a middle tier's
+// alliance instead: it is an active member of Via, Via's lead hospital is an active
+// member of the protocol's alliance, and ViaLeadAdoption (the middle tier's own
+// adoption, loaded by the caller) is an active adoption of the same version. The
+// community centre follows the top lead's protocol itself, one protocol and version
+// along the chain, so a withdrawal or a revision reaches every tier; the middle tier
+// vouches for it by following that version, and never re-publishes a copy.
 type AdoptProtocol struct {
-	Alliance   Alliance
-	Protocol   Protocol
-	HospitalID string
-	Version    int
-	By         Actor
-	At         time.Time
+	Alliance        Alliance
+	Protocol        Protocol
+	HospitalID      string
+	Version         int
+	Via             Alliance
+	ViaLeadAdoption Adoption
+	By              Actor
+	At              time.Time
 }
 
 // UpgradeAdoption moves an active adoption to a newer published version; a downgrade or
-// the same version is refused (withdraw and re-adopt to go back deliberately).
+// the same version is refused (withdraw and re-adopt to go back deliberately). An
+// adoption through a middle tier (Adoption.ViaAllianceID) upgrades through it: Via and
+// ViaLeadAdoption as for AdoptProtocol, the middle tier following the new version first.
 type UpgradeAdoption struct {
-	Alliance   Alliance
-	Protocol   Protocol
-	HospitalID string
-	Version    int
-	By         Actor
-	At         time.Time
+	Alliance        Alliance
+	Protocol        Protocol
+	HospitalID      string
+	Version         int
+	Via             Alliance
+	ViaLeadAdoption Adoption
+	By              Actor
+	At              time.Time
 }
 
 // DeclareAdoptionDeviation declares a local deviation from a step of the adopted
-// version. Deviation.DeclaredAt is set from At.
+// version. Deviation.DeclaredAt is set from At. For an adoption through a middle tier,
+// Via and ViaLeadAdoption as for AdoptProtocol.
 type DeclareAdoptionDeviation struct {
-	Alliance   Alliance
-	Protocol   Protocol
-	HospitalID string
-	Deviation  LocalDeviation
-	By         Actor
-	At         time.Time
+	Alliance        Alliance
+	Protocol        Protocol
+	HospitalID      string
+	Deviation       LocalDeviation
+	Via             Alliance
+	ViaLeadAdoption Adoption
+	By              Actor
+	At              time.Time
 }
 
 // RevokeAdoptionDeviation removes a declared deviation. It brings the member back to
@@ -248,7 +272,7 @@ func (WithdrawAdoption) adoptionCommand()         {}
 func DecideAdoption(a Adoption, c AdoptionCommand) ([]Event, error) {
 	switch c := c.(type) {
 	case AdoptProtocol:
-		if err := requireMemberAction(c.Alliance, c.Protocol, c.HospitalID, c.By, c.At); err != nil {
+		if err := requireAdopterAction(c.Alliance, c.Via, c.Protocol, c.HospitalID, c.By, c.At); err != nil {
 			return nil, err
 		}
 		if a.Active() {
@@ -259,13 +283,22 @@ func DecideAdoption(a Adoption, c AdoptionCommand) ([]Event, error) {
 		if err != nil {
 			return nil, err
 		}
+		if err := requireViaLeadFollows(c.Via, c.ViaLeadAdoption, c.Protocol.ID, v.Number); err != nil {
+			return nil, err
+		}
 		return []Event{ProtocolAdopted{ProtocolID: c.Protocol.ID, AllianceID: c.Alliance.ID, HospitalID: c.HospitalID,
-			Version: v.Number, ContentHash: v.ContentHash, AdoptedAt: c.At}}, nil
+			Version: v.Number, ContentHash: v.ContentHash, ViaAllianceID: c.Via.ID, AdoptedAt: c.At}}, nil
 	case UpgradeAdoption:
-		if err := requireMemberAction(c.Alliance, c.Protocol, c.HospitalID, c.By, c.At); err != nil {
+		if err := a.requireRoute(c.Via); err != nil {
+			return nil, err
+		}
+		if err := requireAdopterAction(c.Alliance, c.Via, c.Protocol, c.HospitalID, c.By, c.At); err != nil {
 			return nil, err
 		}
 		if err := a.requireActive(c.Protocol.ID, c.HospitalID); err != nil {
+			return nil, err
+		}
+		if err := requireViaLeadFollows(c.Via, c.ViaLeadAdoption, c.Protocol.ID, c.Version); err != nil {
 			return nil, err
 		}
 		if c.Version <= a.Version {
@@ -313,7 +346,10 @@ func DecideAdoption(a Adoption, c AdoptionCommand) ([]Event, error) {
 }
 
 func decideDeclareDeviation(a Adoption, c DeclareAdoptionDeviation) ([]Event, error) {
-	if err := requireMemberAction(c.Alliance, c.Protocol, c.HospitalID, c.By, c.At); err != nil {
+	if err := a.requireRoute(c.Via); err != nil {
+		return nil, err
+	}
+	if err := requireAdopterAction(c.Alliance, c.Via, c.Protocol, c.HospitalID, c.By, c.At); err != nil {
 		return nil, err
 	}
 	d := c.Deviation
@@ -439,6 +475,64 @@ func sameAsStep(step ProtocolStep, d LocalDeviation) string {
 func validateDeviationKind(kind string) error {
 	if !slices.Contains(deviationKinds, kind) {
 		return Errorf(CodeInvalidInput, "deviation kind %q must be one of %v", truncate(kind, 30), deviationKinds)
+	}
+	return nil
+}
+
+// requireAdopterAction is requireMemberAction for a direct adoption, and for one through
+// a middle tier (via exists): the hospital an active member of via, and via's lead
+// hospital an active member of the protocol's alliance.
+func requireAdopterAction(al, via Alliance, p Protocol, hospitalID string, by Actor, at time.Time) error {
+	if !via.Exists() {
+		return requireMemberAction(al, p, hospitalID, by, at)
+	}
+	if !p.Exists() {
+		return Errorf(CodeNotFound, "the protocol does not exist; check the protocol id")
+	}
+	if err := requireOwnAdoption(p.ID, hospitalID, by, at); err != nil {
+		return err
+	}
+	if !al.Exists() || p.AllianceID != al.ID {
+		return Errorf(CodeNotFound, "alliance %s of protocol %s does not exist", p.AllianceID, p.ID)
+	}
+	if via.ID == al.ID {
+		return Errorf(CodeInvalidInput, "viaAllianceId names the protocol's own alliance; a member of it adopts directly")
+	}
+	if err := via.RequireActiveMember(hospitalID); err != nil {
+		return err
+	}
+	if err := al.RequireActiveMember(via.LeadHospitalID); err != nil {
+		return Errorf(CodeNotMember, "alliance %s's lead hospital %s is not an active member of alliance %s, whose protocol this is; it passes none of that alliance's protocols on",
+			via.ID, via.LeadHospitalID, al.ID).WithDetail("allianceId", al.ID).WithDetail("hospitalId", via.LeadHospitalID)
+	}
+	return nil
+}
+
+// requireViaLeadFollows checks that the middle tier itself follows version v: a
+// hospital passes on only the version it follows.
+func requireViaLeadFollows(via Alliance, lead Adoption, protocolID string, v int) error {
+	if !via.Exists() {
+		return nil
+	}
+	if lead.HospitalID != via.LeadHospitalID || lead.ProtocolID != protocolID || !lead.Active() || lead.Version != v {
+		adopted := 0
+		if lead.Active() && lead.HospitalID == via.LeadHospitalID {
+			adopted = lead.Version
+		}
+		return Errorf(CodeForbiddenTransition, "alliance %s's lead hospital %s does not follow version %d of protocol %s (its active adoption: %d); it must adopt that version before its members can adopt it through alliance %s",
+			via.ID, via.LeadHospitalID, v, protocolID, adopted, via.ID).WithDetail("adoptedVersion", adopted).WithDetail("requestedVersion", v)
+	}
+	return nil
+}
+
+// requireRoute checks that a command on an existing adoption comes the way it was made:
+// through the same middle tier's alliance, or directly.
+func (a Adoption) requireRoute(via Alliance) error {
+	if a.Exists() && a.ViaAllianceID != via.ID {
+		if a.ViaAllianceID == "" {
+			return Errorf(CodeInvalidInput, "hospital %s adopted protocol %s directly, not through alliance %s", a.HospitalID, a.ProtocolID, truncate(via.ID, 40))
+		}
+		return Errorf(CodeInvalidInput, "hospital %s adopted protocol %s through alliance %s; load that alliance", a.HospitalID, a.ProtocolID, a.ViaAllianceID)
 	}
 	return nil
 }

@@ -90,19 +90,28 @@ type Plan struct {
 	LeadHospitalID   string
 	LeadDepartmentID string
 	// ResponsibleHospital is the hospital treating the patient now: the lead hospital
-	// until a handover, the member after it, the lead again after an escalation.
+	// until a handover, the member after it (a member of the member's own alliance after
+	// a hand-on), the hospital one link up after an escalation.
 	ResponsibleHospital string
 	// LocalDeviations are the responsible member's declared deviations from the protocol
 	// (from its adoption, copied at handover); empty while the lead is responsible.
 	LocalDeviations []LocalDeviation
-	Status          string
-	Steps           []PlanStep
-	Revision        int // number of the last revision; 0 before the first
-	Deviations      []PlanDeviation
-	Flag            PlanFlag
-	InitiatedAt     time.Time
-	ClosedAt        time.Time
-	CloseReason     string // why the plan was discontinued
+	// Chain is the line of responsibility from the lead down to the responsible hospital
+	// (see PlanCustody): [lead], [lead, member] after a handover, [中山, 徐汇, 枫林] after
+	// 徐汇 handed the plan on. An escalation goes one link up.
+	Chain []PlanCustody
+	// LastEscalation is the link the last escalation left: its sender and the alliance
+	// through which the sender held the plan (a retried escalation's referral goes
+	// through the same alliance as the first).
+	LastEscalation PlanCustody
+	Status         string
+	Steps          []PlanStep
+	Revision       int // number of the last revision; 0 before the first
+	Deviations     []PlanDeviation
+	Flag           PlanFlag
+	InitiatedAt    time.Time
+	ClosedAt       time.Time
+	CloseReason    string // why the plan was discontinued
 }
 
 // Exists reports whether the plan has been initiated.
@@ -178,10 +187,16 @@ func (p Plan) Evolve(e Event) Plan {
 		p = Plan{ID: e.PlanID, AllianceID: e.AllianceID, ProtocolID: e.ProtocolID, ProtocolVersion: e.ProtocolVersion,
 			ContentHash: e.ContentHash, PatientRef: e.PatientRef, StartDate: e.StartDate,
 			LeadHospitalID: e.LeadHospitalID, LeadDepartmentID: e.LeadDepartmentID, ResponsibleHospital: e.LeadHospitalID,
-			Status: PlanStatusActive, Steps: stepsOfVersion(e.Steps, e.ProtocolVersion), InitiatedAt: e.At}
+			Status: PlanStatusActive, Steps: stepsOfVersion(e.Steps, e.ProtocolVersion), InitiatedAt: e.At,
+			Chain: []PlanCustody{{HospitalID: e.LeadHospitalID, AllianceID: e.AllianceID, Since: e.At}}}
 	case PlanHandedOver:
 		p.ResponsibleHospital = e.ToHospitalID
 		p.LocalDeviations = slices.Clone(e.LocalDeviations)
+		p.Chain = append(slices.Clone(p.Chain), PlanCustody{HospitalID: e.ToHospitalID, AllianceID: p.AllianceID, Since: e.At})
+	case PlanHandedOn:
+		p.ResponsibleHospital = e.ToHospitalID
+		p.LocalDeviations = slices.Clone(e.LocalDeviations)
+		p.Chain = append(slices.Clone(p.Chain), PlanCustody{HospitalID: e.ToHospitalID, AllianceID: e.ViaAllianceID, Since: e.At})
 	case PlanStepCompleted:
 		p.Steps = p.withStep(e.StepID, StepStatusCompleted, &PlanStepRecord{HospitalID: e.HospitalID,
 			DepartmentID: e.DepartmentID, UserID: e.UserID, At: e.At, AdministeredDose: e.AdministeredDose, Notes: e.Notes})
@@ -209,7 +224,9 @@ func (p Plan) Evolve(e Event) Plan {
 		}
 	case PlanEscalated:
 		p.ResponsibleHospital = e.ToHospitalID
-		p.LocalDeviations = nil
+		p.LocalDeviations = slices.Clone(e.LocalDeviations)
+		p.LastEscalation = PlanCustody{HospitalID: e.FromHospitalID, AllianceID: p.HeldThrough(), Since: e.At}
+		p.Chain = p.chainUpTo(e.ToHospitalID)
 	case PlanCompleted:
 		p.Status, p.ClosedAt = PlanStatusCompleted, e.At
 	case PlanDiscontinued:
@@ -384,16 +401,21 @@ type AcknowledgePlanDeviation struct {
 	At          time.Time
 }
 
-// EscalatePlan sends the patient back to the lead (上转); Urgent asks for the green
-// channel (绿色通道). Only the responsible member escalates. It needs no membership
+// EscalatePlan sends the patient one link up the plan's chain (上转): to the lead after
+// a handover, to the hospital that handed the plan on after a hand-on (a community
+// centre escalates to 徐汇, which may escalate on to 中山). Urgent asks for the green
+// channel (绿色通道). Only the responsible hospital escalates. It needs no membership
 // fact and works on a flagged plan: sending a patient back must never be blocked, even
-// if the member was suspended after the handover.
+// if the member was suspended after the handover. Adoption is the receiving hospital's
+// adoption of the plan's protocol when that is not the lead (loaded by the caller): its
+// declared deviations become the plan's again if it still follows the plan's version.
 type EscalatePlan struct {
-	PlanID string
-	Reason string
-	Urgent bool
-	By     Actor
-	At     time.Time
+	PlanID   string
+	Reason   string
+	Urgent   bool
+	Adoption Adoption
+	By       Actor
+	At       time.Time
 }
 
 // CompletePlan closes a plan whose every step is completed, skipped or cancelled and
@@ -438,6 +460,7 @@ func (EscalatePlan) planCommand()                 {}
 func (CompletePlan) planCommand()                 {}
 func (DiscontinuePlan) planCommand()              {}
 func (FlagProtocolVersionWithdrawn) planCommand() {}
+func (HandOnPlan) planCommand()                   {}
 
 // DecidePlan decides a plan command against the plan's current state.
 func DecidePlan(p Plan, c PlanCommand) ([]Event, error) {
@@ -446,6 +469,8 @@ func DecidePlan(p Plan, c PlanCommand) ([]Event, error) {
 		return decideInitiatePlan(p, c)
 	case HandOverPlan:
 		return decideHandOverPlan(p, c)
+	case HandOnPlan:
+		return decideHandOnPlan(p, c)
 	case CompletePlanStep:
 		return decideCompletePlanStep(p, c)
 	case SkipPlanStep:
@@ -496,8 +521,9 @@ func DecidePlan(p Plan, c PlanCommand) ([]Event, error) {
 		if c.By.HospitalID != p.ResponsibleHospital {
 			return nil, p.responsibleOnly("escalate it")
 		}
-		return []Event{PlanEscalated{PlanID: p.ID, FromHospitalID: p.ResponsibleHospital, ToHospitalID: p.LeadHospitalID,
-			Reason: c.Reason, Urgent: c.Urgent, At: c.At}}, nil
+		to := p.EscalationTarget()
+		return []Event{PlanEscalated{PlanID: p.ID, FromHospitalID: p.ResponsibleHospital, ToHospitalID: to,
+			Reason: c.Reason, Urgent: c.Urgent, LocalDeviations: p.returningDeviations(to, c.Adoption), At: c.At}}, nil
 	case CompletePlan:
 		if err := p.requireOpen(c.PlanID, c.At); err != nil {
 			return nil, err

@@ -162,16 +162,22 @@ type PlanDeviationAcknowledged struct {
 	At          time.Time `json:"at"`
 }
 
-// PlanEscalated records an upward referral (上转): the responsible member sent the
-// patient back to the lead, which is responsible again. Urgent marks the green channel
-// (绿色通道), which the lead's ward must answer first.
+// PlanEscalated records an upward referral (上转): the responsible hospital sent the
+// patient one link up the plan's chain (to the lead, or with three tiers to the middle
+// tier that handed the plan on), which is responsible again. Urgent marks the green
+// channel (绿色通道), which the receiving ward must answer first.
 type PlanEscalated struct {
-	PlanID         string    `json:"planId"`
-	FromHospitalID string    `json:"fromHospitalId"`
-	ToHospitalID   string    `json:"toHospitalId"`
-	Reason         string    `json:"reason"`
-	Urgent         bool      `json:"urgent"`
-	At             time.Time `json:"at"`
+	PlanID         string `json:"planId"`
+	FromHospitalID string `json:"fromHospitalId"`
+	ToHospitalID   string `json:"toHospitalId"`
+	Reason         string `json:"reason"`
+	Urgent         bool   `json:"urgent"`
+	// LocalDeviations are the receiving hospital's declared deviations when it is a
+	// middle tier taking the plan back (from its adoption of the plan's version); empty
+	// when the lead receives it. Escalations recorded before three tiers have none,
+	// which is what they meant (the lead follows its own protocol).
+	LocalDeviations []LocalDeviation `json:"localDeviations,omitempty"`
+	At              time.Time        `json:"at"`
 }
 
 // PlanCompleted records that the lead closed the plan with every step accounted for.

@@ -596,7 +596,9 @@ func decideRequestReferral(r Referral, c RequestReferral) ([]Event, error) {
 	switch c.Direction {
 	case ReferralUp:
 		// An escalation of a plan the sender holds is never blocked by a suspension.
-		escalation := c.Plan != nil && c.Plan.ResponsibleHospital == from && c.Plan.LeadHospitalID == al.LeadHospitalID
+		// With three tiers the escalation goes one link up the plan's chain (a community
+		// centre to 徐汇, through 徐汇's alliance).
+		escalation := c.Plan != nil && c.Plan.ResponsibleHospital == from && c.Plan.EscalationTarget() == al.LeadHospitalID
 		if !escalation {
 			if err := al.RequireActiveMember(from); err != nil {
 				return nil, err
@@ -654,7 +656,11 @@ func checkPlanLink(p Plan, al Alliance, patientRef string) error {
 	if !p.Exists() {
 		return Errorf(CodeNotFound, "the linked plan does not exist")
 	}
-	if p.AllianceID != al.ID || p.PatientRef != patientRef {
+	// A middle tier's own alliance may link the plan too: 徐汇 refers down to a community
+	// centre the plan it holds (or held through that alliance), and the centre escalates
+	// it up to 徐汇.
+	through := p.ThroughAlliance(al.ID) || p.ResponsibleHospital == al.LeadHospitalID
+	if !through || p.PatientRef != patientRef {
 		return Errorf(CodeInvalidInput, "plan %s belongs to another alliance or patient than this referral", p.ID)
 	}
 	return nil

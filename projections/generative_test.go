@@ -108,6 +108,11 @@ func TestGenerativeCommandsAreProjectable(t *testing.T) {
 	if accepted < walks*10 {
 		t.Fatalf("only %d of %d commands were accepted: the walk no longer reaches deep states", accepted, commands)
 	}
+	for _, typ := range []string{"PlanHandedOn", "PlanEscalated", "ProtocolAdopted"} { // three tiers reached
+		if types[typ] == 0 {
+			t.Fatalf("no walk produced a %s event: the walk no longer reaches it", typ)
+		}
+	}
 }
 
 // seedCorpus holds scripted walks, run before the random ones on the setup of seed 1:
@@ -218,6 +223,7 @@ func (w *walk) setup() error {
 		{4, w.registerHospital}, {1, w.foundAlliance}, {6, w.admitMember}, {1, w.draftProtocol}, {2, w.publishVersion},
 		{4, w.adopt}, {3, w.initiatePlan}, {2, w.requestDispatch}, {2, w.assignExpert}, {2, w.requestConsult},
 		{2, w.openCentre}, {2, w.addReader}, {2, w.rosterChange}, {3, w.submitStudy},
+		{1, w.tierSetup},
 		{6, w.registerPractitioner}, {3, w.startMentorship}, {2, w.planPlacement},
 	} {
 		for range step.times {
@@ -242,7 +248,7 @@ func (w *walk) random(n int) error {
 		{2, w.draftProtocol}, {3, w.publishVersion}, {1, w.withdrawVersion}, {1, w.retireProtocol},
 		{3, w.adopt}, {1, w.upgradeAdoption}, {2, w.declareDeviation}, {1, w.revokeDeviation}, {1, w.withdrawAdoption},
 		{4, w.initiatePlan}, {2, w.handOver}, {3, w.recordStep}, {3, w.revisePlan}, {2, w.reportDeviation},
-		{1, w.ackDeviation}, {1, w.escalate}, {1, w.closePlan}, {1, w.flagPlan},
+		{1, w.ackDeviation}, {1, w.escalate}, {1, w.closePlan}, {1, w.flagPlan}, {2, w.handOn}, {1, w.adoptVia},
 		{3, w.requestDispatch}, {3, w.assignExpert}, {1, w.reassignExpert}, {2, w.bookExpert},
 		{2, w.dispatchProgress}, {1, w.cancelDispatch},
 		{3, w.requestConsult}, {3, w.consultProgress},
@@ -780,7 +786,8 @@ func (w *walk) adoption() (domain.Adoption, domain.Protocol, domain.Alliance, do
 
 func (w *walk) upgradeAdoption() error {
 	ad, p, a, by := w.adoption()
-	cmd := domain.UpgradeAdoption{Alliance: a, Protocol: p, HospitalID: by.HospitalID, Version: w.version(p), By: by, At: w.at()}
+	via, viaLead := w.route(ad)
+	cmd := domain.UpgradeAdoption{Alliance: a, Protocol: p, HospitalID: by.HospitalID, Version: w.version(p), Via: via, ViaLeadAdoption: viaLead, By: by, At: w.at()}
 	_, err := handle(w, domain.AdoptionStream(p.ID, by.HospitalID), by, cmd.At, "UpgradeAdoption",
 		func(s domain.Adoption) ([]domain.Event, error) { return domain.DecideAdoption(s, cmd) })
 	_ = ad
@@ -788,7 +795,8 @@ func (w *walk) upgradeAdoption() error {
 }
 
 func (w *walk) declareDeviation() error {
-	_, p, a, by := w.adoption()
+	ad, p, a, by := w.adoption()
+	via, viaLead := w.route(ad)
 	dev := domain.LocalDeviation{StepID: "s" + strconv.Itoa(w.r.Intn(3)+1),
 		Kind:        w.pick(domain.DeviationDrugSubstitution, domain.DeviationDoseAdjusted, domain.DeviationRouteChanged, domain.DeviationStepOmitted),
 		Description: w.text()}
@@ -798,7 +806,7 @@ func (w *walk) declareDeviation() error {
 	case domain.DeviationDrugSubstitution, domain.DeviationDoseAdjusted:
 		dev.Substitute = w.text()
 	}
-	cmd := domain.DeclareAdoptionDeviation{Alliance: a, Protocol: p, HospitalID: by.HospitalID, Deviation: dev, By: by, At: w.at()}
+	cmd := domain.DeclareAdoptionDeviation{Alliance: a, Protocol: p, HospitalID: by.HospitalID, Deviation: dev, Via: via, ViaLeadAdoption: viaLead, By: by, At: w.at()}
 	_, err := handle(w, domain.AdoptionStream(p.ID, by.HospitalID), by, cmd.At, "DeclareAdoptionDeviation",
 		func(s domain.Adoption) ([]domain.Event, error) { return domain.DecideAdoption(s, cmd) })
 	return err
@@ -931,7 +939,8 @@ func (w *walk) ackDeviation() error {
 func (w *walk) escalate() error {
 	p := w.plan()
 	by, at := w.responsible(p), w.at()
-	return w.planCmd(p, by, at, "EscalatePlan", domain.EscalatePlan{PlanID: p.ID, Reason: w.text(), Urgent: w.r.Intn(2) == 0, By: by, At: at})
+	back := load[domain.Adoption](w, domain.AdoptionStream(p.ProtocolID, p.EscalationTarget()))
+	return w.planCmd(p, by, at, "EscalatePlan", domain.EscalatePlan{PlanID: p.ID, Reason: w.text(), Urgent: w.r.Intn(2) == 0, Adoption: back, By: by, At: at})
 }
 
 func (w *walk) closePlan() error {

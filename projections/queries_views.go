@@ -356,9 +356,14 @@ func (q *Queries) AdoptionMatrix(ctx context.Context, allianceID string, minPos 
 			for _, p := range ps {
 				mx.Protocols = append(mx.Protocols, ProtocolRef{ProtocolID: p.ProtocolID, Title: p.Title, LatestVersion: p.CurrentVersion, Retired: p.Retired})
 			}
+			through, via, err := throughRows(ms, adopted)
+			if err != nil {
+				return err
+			}
+			ms = append(ms, through...)
 			for _, m := range ms {
 				row := AdoptionRow{HospitalID: m.HospitalID, HospitalName: m.HospitalName, Tier: m.Tier, MemberStatus: m.Status,
-					Cells: make([]AdoptionCell, 0, len(ps))}
+					ViaAllianceID: via[m.HospitalID], Cells: make([]AdoptionCell, 0, len(ps))}
 				for _, p := range ps {
 					cell := AdoptionCell{ProtocolID: p.ProtocolID, LatestVersion: p.CurrentVersion, Status: CellNotAdopted,
 						Deviations: []domain.LocalDeviation{}}

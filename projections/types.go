@@ -99,10 +99,12 @@ type ProtocolView struct {
 
 // AdoptionView is one member's adoption of one protocol.
 type AdoptionView struct {
-	ProtocolID      string                  `json:"protocolId"`
-	HospitalID      string                  `json:"hospitalId"`
-	Version         int                     `json:"version"`
-	ContentHash     string                  `json:"contentHash"`
+	ProtocolID  string `json:"protocolId"`
+	HospitalID  string `json:"hospitalId"`
+	Version     int    `json:"version"`
+	ContentHash string `json:"contentHash"`
+	// ViaAllianceID is the middle tier's alliance of an adoption through it.
+	ViaAllianceID   string                  `json:"viaAllianceId,omitempty"`
 	Status          string                  `json:"status"`
 	Deviations      []domain.LocalDeviation `json:"deviations"`
 	AdoptedAt       time.Time               `json:"adoptedAt"`
@@ -160,14 +162,44 @@ type PlanFlagView struct {
 	ClearedAt  *time.Time `json:"clearedAt,omitempty"`
 }
 
-// PlanTransferView is a handover (down to a member) or an escalation (up to the lead).
+// PlanTransferView is a handover (down to a member), a hand-on (down from a middle tier
+// to a member of its own alliance, ViaAllianceID) or an escalation (one link up).
 type PlanTransferView struct {
 	FromHospitalID string    `json:"fromHospitalId"`
 	ToHospitalID   string    `json:"toHospitalId"`
+	ViaAllianceID  string    `json:"viaAllianceId,omitempty"`
 	AdoptedVersion int       `json:"adoptedVersion,omitempty"`
 	Reason         string    `json:"reason,omitempty"`
 	Urgent         bool      `json:"urgent,omitempty"`
 	At             time.Time `json:"at"`
+}
+
+// PlanChainLink is one link of a plan's current chain of responsibility: a hospital
+// and the alliance through which it holds the plan.
+type PlanChainLink struct {
+	HospitalID string `json:"hospitalId"`
+	AllianceID string `json:"allianceId"`
+}
+
+// How a period of responsibility for a plan began.
+const (
+	CustodyInitiated  = "initiated"
+	CustodyHandover   = "handover"
+	CustodyHandOn     = "hand_on"
+	CustodyEscalation = "escalation"
+)
+
+// PlanCustodyView is one period in which one hospital was responsible for the plan:
+// through which alliance, how it began, who passed the patient (ByHospitalID, empty
+// for the initiation), from when and until when (nil while it lasts; the plan's close
+// ends the last period).
+type PlanCustodyView struct {
+	HospitalID   string     `json:"hospitalId"`
+	AllianceID   string     `json:"allianceId"`
+	How          string     `json:"how"`
+	ByHospitalID string     `json:"byHospitalId,omitempty"`
+	From         time.Time  `json:"from"`
+	Until        *time.Time `json:"until,omitempty"`
 }
 
 // NextStepView is the pending step due first.
@@ -199,11 +231,19 @@ type PlanView struct {
 	Flags                 []PlanFlagView          `json:"flags"`
 	Handovers             []PlanTransferView      `json:"handovers"`
 	Escalations           []PlanTransferView      `json:"escalations"`
-	InitiatedAt           time.Time               `json:"initiatedAt"`
-	ClosedAt              *time.Time              `json:"closedAt,omitempty"`
-	CloseReason           string                  `json:"closeReason,omitempty"`
-	Version               uint64                  `json:"version"`
-	Position              eventstore.Position     `json:"position"`
+	// HandOns are the plan's hand-ons by a middle tier (three tiers).
+	HandOns []PlanTransferView `json:"handOns,omitempty"`
+	// Chain is the current line of responsibility, lead first, the responsible
+	// hospital last (中山, 徐汇, 枫林): an escalation goes to the link above the last.
+	Chain []PlanChainLink `json:"chain,omitempty"`
+	// Responsibility is who was responsible when: every period of the plan, in order,
+	// with how it began and who passed the patient on.
+	Responsibility []PlanCustodyView   `json:"responsibility,omitempty"`
+	InitiatedAt    time.Time           `json:"initiatedAt"`
+	ClosedAt       *time.Time          `json:"closedAt,omitempty"`
+	CloseReason    string              `json:"closeReason,omitempty"`
+	Version        uint64              `json:"version"`
+	Position       eventstore.Position `json:"position"`
 }
 
 // PlanSummary is a plan's row in a hospital's work list.
@@ -366,11 +406,15 @@ type AdoptionCell struct {
 
 // AdoptionRow is one member's row of the adoption matrix.
 type AdoptionRow struct {
-	HospitalID   string         `json:"hospitalId"`
-	HospitalName string         `json:"hospitalName"`
-	Tier         string         `json:"tier"`
-	MemberStatus string         `json:"memberStatus"`
-	Cells        []AdoptionCell `json:"cells"`
+	HospitalID   string `json:"hospitalId"`
+	HospitalName string `json:"hospitalName"`
+	Tier         string `json:"tier"`
+	MemberStatus string `json:"memberStatus"`
+	// ViaAllianceID names the middle tier's alliance of a hospital that is no member
+	// but follows the alliance's protocols through it (three tiers: a community centre
+	// of 徐汇's alliance in 中山's matrix); such rows come after the members'.
+	ViaAllianceID string         `json:"viaAllianceId,omitempty"`
+	Cells         []AdoptionCell `json:"cells"`
 }
 
 // AdoptionMatrix is an alliance's members against its protocols.

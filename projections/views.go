@@ -67,6 +67,8 @@ func needs(ks keyspace, e event) []docRef {
 		return []docRef{planRef(ks, ev.PlanID), protocolRef(ks, ev.AllianceID, ev.ProtocolID)}
 	case domain.PlanHandedOver:
 		return []docRef{planRef(ks, ev.PlanID)}
+	case domain.PlanHandedOn:
+		return []docRef{planRef(ks, ev.PlanID)}
 	case domain.PlanStepCompleted:
 		return []docRef{planRef(ks, ev.PlanID)}
 	case domain.PlanStepSkipped:
@@ -158,7 +160,7 @@ func applyEvent(b *batch, e event) error {
 		return applyAdoption(b, e)
 	case domain.PlanInitiated, domain.PlanHandedOver, domain.PlanStepCompleted, domain.PlanStepSkipped,
 		domain.PlanRevised, domain.PlanDeviationReported, domain.PlanDeviationAcknowledged, domain.PlanEscalated,
-		domain.PlanCompleted, domain.PlanDiscontinued, domain.PlanFlagged:
+		domain.PlanCompleted, domain.PlanDiscontinued, domain.PlanFlagged, domain.PlanHandedOn:
 		return applyPlan(b, e)
 	case domain.DispatchRequested, domain.ExpertAssigned, domain.ExpertReassigned, domain.ExpertCheckedIn,
 		domain.DispatchVisitReported, domain.DispatchCompleted, domain.DispatchCancelled:

@@ -155,7 +155,7 @@ func applyAdoption(b *batch, e event) error {
 	switch ev := e.ev.(type) {
 	case domain.ProtocolAdopted:
 		a := &AdoptionView{ProtocolID: ev.ProtocolID, HospitalID: ev.HospitalID, Version: ev.Version,
-			ContentHash: ev.ContentHash, Status: domain.AdoptionStatusActive, Deviations: []domain.LocalDeviation{},
+			ContentHash: ev.ContentHash, ViaAllianceID: ev.ViaAllianceID, Status: domain.AdoptionStatusActive, Deviations: []domain.LocalDeviation{},
 			AdoptedAt: ev.AdoptedAt.UTC(), UpdatedAt: ev.AdoptedAt.UTC(), Position: e.pos}
 		return putDoc(b, adoptionRef(b.ks, ev.AllianceID, ev.ProtocolID, ev.HospitalID), a)
 	case domain.AdoptionUpgraded:

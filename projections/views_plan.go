@@ -164,13 +164,21 @@ func getPlan(b *batch, id string) (*planDoc, error) {
 	return d, nil
 }
 
-// listedUnder names the hospitals whose work list shows the plan: the lead hospital
-// and the responsible hospital.
+// listedUnder names the hospitals whose work list shows the plan: the lead hospital,
+// every middle tier of the current chain (徐汇 keeps the patient it handed on to a
+// community centre in its list: an escalation comes back to it) and the responsible
+// hospital.
 func (p *PlanView) listedUnder() []string {
-	if p.ResponsibleHospitalID == "" || p.ResponsibleHospitalID == p.Lead.HospitalID {
-		return []string{p.Lead.HospitalID}
+	out := []string{p.Lead.HospitalID}
+	for _, l := range p.Chain {
+		if !slices.Contains(out, l.HospitalID) {
+			out = append(out, l.HospitalID)
+		}
 	}
-	return []string{p.Lead.HospitalID, p.ResponsibleHospitalID}
+	if p.ResponsibleHospitalID != "" && !slices.Contains(out, p.ResponsibleHospitalID) {
+		out = append(out, p.ResponsibleHospitalID)
+	}
+	return out
 }
 
 func (p *PlanView) summary() PlanSummary {
@@ -179,7 +187,7 @@ func (p *PlanView) summary() PlanSummary {
 		LeadHospitalID: p.Lead.HospitalID, ResponsibleHospitalID: p.ResponsibleHospitalID, Status: p.Status,
 		NextStep: p.NextStep, PendingSteps: p.PendingSteps, OpenDeviations: p.OpenDeviations, Flagged: p.Flagged,
 		Version: p.Version, Position: p.Position}
-	if n := len(p.Escalations); n > 0 && p.ResponsibleHospitalID == p.Lead.HospitalID {
+	if n := len(p.Escalations); n > 0 && p.ResponsibleHospitalID == p.Escalations[n-1].ToHospitalID {
 		s.UrgentEscalation = p.Escalations[n-1].Urgent && p.Status == domain.PlanStatusActive
 	}
 	return s
@@ -370,7 +378,9 @@ func applyPlan(b *batch, e event) error {
 			Protocol:              PlanProtocolRef{ProtocolID: ev.ProtocolID, Version: ev.ProtocolVersion, Title: title, ContentHash: ev.ContentHash},
 			ResponsibleHospitalID: ev.LeadHospitalID, Status: domain.PlanStatusActive, StartDate: ev.StartDate.UTC(),
 			Steps: steps, Revisions: []PlanRevisionView{}, Deviations: []PlanDeviationView{}, Flags: []PlanFlagView{},
-			Handovers: []PlanTransferView{}, Escalations: []PlanTransferView{}, InitiatedAt: ev.At.UTC()}}
+			Handovers: []PlanTransferView{}, Escalations: []PlanTransferView{}, InitiatedAt: ev.At.UTC(),
+			Chain:          []PlanChainLink{{HospitalID: ev.LeadHospitalID, AllianceID: ev.AllianceID}},
+			Responsibility: []PlanCustodyView{{HospitalID: ev.LeadHospitalID, AllianceID: ev.AllianceID, How: CustodyInitiated, From: ev.At.UTC()}}}}
 		if old, err := getPlan(b, ev.PlanID); err != nil {
 			return err
 		} else if old != nil {
@@ -385,6 +395,8 @@ func applyPlan(b *batch, e event) error {
 	var planID string
 	switch ev := e.ev.(type) {
 	case domain.PlanHandedOver:
+		planID = ev.PlanID
+	case domain.PlanHandedOn:
 		planID = ev.PlanID
 	case domain.PlanStepCompleted:
 		planID = ev.PlanID
@@ -416,6 +428,13 @@ func applyPlan(b *batch, e event) error {
 		p.LocalDeviations = append([]domain.LocalDeviation(nil), ev.LocalDeviations...)
 		p.Handovers = append(p.Handovers, PlanTransferView{FromHospitalID: ev.FromHospitalID, ToHospitalID: ev.ToHospitalID,
 			AdoptedVersion: ev.AdoptedVersion, At: ev.At.UTC()})
+		p.passDown(ev.FromHospitalID, ev.ToHospitalID, p.AllianceID, CustodyHandover, ev.At.UTC())
+	case domain.PlanHandedOn:
+		p.ResponsibleHospitalID = ev.ToHospitalID
+		p.LocalDeviations = append([]domain.LocalDeviation(nil), ev.LocalDeviations...)
+		p.HandOns = append(p.HandOns, PlanTransferView{FromHospitalID: ev.FromHospitalID, ToHospitalID: ev.ToHospitalID,
+			ViaAllianceID: ev.ViaAllianceID, AdoptedVersion: ev.AdoptedVersion, At: ev.At.UTC()})
+		p.passDown(ev.FromHospitalID, ev.ToHospitalID, ev.ViaAllianceID, CustodyHandOn, ev.At.UTC())
 	case domain.PlanStepCompleted:
 		p.setStep(ev.StepID, domain.StepStatusCompleted, &domain.PlanStepRecord{HospitalID: ev.HospitalID,
 			DepartmentID: ev.DepartmentID, UserID: ev.UserID, At: ev.At.UTC(), AdministeredDose: ev.AdministeredDose, Notes: ev.Notes})
@@ -461,13 +480,19 @@ func applyPlan(b *batch, e event) error {
 		}
 	case domain.PlanEscalated:
 		p.ResponsibleHospitalID = ev.ToHospitalID
-		p.LocalDeviations = nil
+		p.LocalDeviations = append([]domain.LocalDeviation(nil), ev.LocalDeviations...)
+		if len(p.LocalDeviations) == 0 {
+			p.LocalDeviations = nil
+		}
 		p.Escalations = append(p.Escalations, PlanTransferView{FromHospitalID: ev.FromHospitalID, ToHospitalID: ev.ToHospitalID,
 			Reason: ev.Reason, Urgent: ev.Urgent, At: ev.At.UTC()})
+		p.passUp(ev.FromHospitalID, ev.ToHospitalID, ev.At.UTC())
 	case domain.PlanCompleted:
 		p.Status, p.ClosedAt = domain.PlanStatusCompleted, timePtr(ev.At.UTC())
+		p.endCustody(ev.At.UTC())
 	case domain.PlanDiscontinued:
 		p.Status, p.ClosedAt, p.CloseReason = domain.PlanStatusDiscontinued, timePtr(ev.At.UTC()), ev.Reason
+		p.endCustody(ev.At.UTC())
 	case domain.PlanFlagged:
 		p.Flagged = true
 		p.Flags = append(p.Flags, PlanFlagView{Kind: "protocol_version_withdrawn", ProtocolID: ev.ProtocolID,
@@ -494,10 +519,18 @@ func finishPlan(b *batch, d *planDoc, e event) {
 	b.planChanged(p.PlanID, e.pos)
 }
 
-// formerHolders are the hospitals that were responsible for the plan at some time
-// (every handover's receiver and every escalation's sender), so they keep reading it.
+// formerHolders are the hospitals other than the lead that were responsible for the
+// plan at some time (every period of responsibility, and for views from before it was recorded every
+// handover's receiver and every escalation's sender), so they keep reading it.
 func (p *PlanView) formerHolders() []string {
 	var out []string
+	for _, c := range p.Responsibility {
+		// the lead hospital reads through its lead department, not as a holder (another
+		// of its departments has no access)
+		if c.HospitalID != p.Lead.HospitalID && !slices.Contains(out, c.HospitalID) {
+			out = append(out, c.HospitalID)
+		}
+	}
 	for _, t := range p.Handovers {
 		if !slices.Contains(out, t.ToHospitalID) {
 			out = append(out, t.ToHospitalID)

@@ -12,6 +12,10 @@ type AdoptionInput struct {
 	ProtocolID string `json:"-"`
 	HospitalID string `json:"-"`
 	Version    int    `json:"version"`
+	// ViaAllianceID adopts the protocol through a middle tier's alliance (three tiers:
+	// a community centre follows 中山's protocol through 徐汇's alliance); only on adopt,
+	// an upgrade goes the way the adoption was made.
+	ViaAllianceID string `json:"viaAllianceId,omitempty"`
 }
 
 // adoptionFacts loads what adoption commands need: the protocol and its alliance.
@@ -43,9 +47,14 @@ func (a *App) AdoptProtocol(ctx context.Context, call Call, in AdoptionInput) (O
 	if err != nil {
 		return Outcome{}, err
 	}
+	via, viaLead, err := a.adoptionRoute(ctx, in.ProtocolID, in.ViaAllianceID)
+	if err != nil {
+		return Outcome{}, err
+	}
 	hid, at := hospitalOf(call, in.HospitalID), a.Now()
 	return handle(ctx, a, call, at, hid, domain.AdoptionStream(in.ProtocolID, hid), func(s domain.Adoption) ([]domain.Event, error) {
-		return domain.DecideAdoption(s, domain.AdoptProtocol{Alliance: al, Protocol: p, HospitalID: hid, Version: in.Version, By: call.Actor, At: at})
+		return domain.DecideAdoption(s, domain.AdoptProtocol{Alliance: al, Protocol: p, HospitalID: hid, Version: in.Version,
+			Via: via, ViaLeadAdoption: viaLead, By: call.Actor, At: at})
 	})
 }
 
@@ -56,8 +65,13 @@ func (a *App) UpgradeAdoption(ctx context.Context, call Call, in AdoptionInput) 
 		return Outcome{}, err
 	}
 	hid, at := hospitalOf(call, in.HospitalID), a.Now()
+	via, viaLead, err := a.existingRoute(ctx, in.ProtocolID, hid)
+	if err != nil {
+		return Outcome{}, err
+	}
 	return handle(ctx, a, call, at, hid, domain.AdoptionStream(in.ProtocolID, hid), func(s domain.Adoption) ([]domain.Event, error) {
-		return domain.DecideAdoption(s, domain.UpgradeAdoption{Alliance: al, Protocol: p, HospitalID: hid, Version: in.Version, By: call.Actor, At: at})
+		return domain.DecideAdoption(s, domain.UpgradeAdoption{Alliance: al, Protocol: p, HospitalID: hid, Version: in.Version,
+			Via: via, ViaLeadAdoption: viaLead, By: call.Actor, At: at})
 	})
 }
 
@@ -79,9 +93,14 @@ func (a *App) DeclareAdoptionDeviation(ctx context.Context, call Call, in Adopti
 		return Outcome{}, err
 	}
 	hid, at := hospitalOf(call, in.HospitalID), a.Now()
+	via, viaLead, err := a.existingRoute(ctx, in.ProtocolID, hid)
+	if err != nil {
+		return Outcome{}, err
+	}
 	dev := domain.LocalDeviation{StepID: in.StepID, Kind: in.Kind, Description: in.Description, Substitute: in.Substitute}
 	return handle(ctx, a, call, at, hid, domain.AdoptionStream(in.ProtocolID, hid), func(s domain.Adoption) ([]domain.Event, error) {
-		return domain.DecideAdoption(s, domain.DeclareAdoptionDeviation{Alliance: al, Protocol: p, HospitalID: hid, Deviation: dev, By: call.Actor, At: at})
+		return domain.DecideAdoption(s, domain.DeclareAdoptionDeviation{Alliance: al, Protocol: p, HospitalID: hid, Deviation: dev,
+			Via: via, ViaLeadAdoption: viaLead, By: call.Actor, At: at})
 	})
 }
 

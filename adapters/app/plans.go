@@ -206,9 +206,14 @@ type EscalationReferralInput struct {
 // Referral it then opens the upward referral linked to the plan, and the outcome's
 // ReferralID names it.
 func (a *App) EscalatePlan(ctx context.Context, call Call, in EscalateInput) (Outcome, error) {
+	// a middle tier taking the plan back gets its declared deviations back (three tiers)
+	back, err := a.escalationAdoption(ctx, in.PlanID)
+	if err != nil {
+		return Outcome{}, err
+	}
 	at := a.Now()
 	if in.Referral == nil {
-		return a.planCmd(ctx, call, in.PlanID, at, domain.EscalatePlan{PlanID: in.PlanID, Reason: in.Reason, Urgent: in.Urgent, By: call.Actor, At: at})
+		return a.planCmd(ctx, call, in.PlanID, at, domain.EscalatePlan{PlanID: in.PlanID, Reason: in.Reason, Urgent: in.Urgent, Adoption: back, By: call.Actor, At: at})
 	}
 	// The plan as the member held it links the referral (after the escalation the lead
 	// holds it).
@@ -227,7 +232,7 @@ func (a *App) EscalatePlan(ctx context.Context, call Call, in EscalateInput) (Ou
 			return Outcome{}, err
 		}
 	}
-	out, err := a.planCmd(ctx, call, in.PlanID, at, domain.EscalatePlan{PlanID: in.PlanID, Reason: in.Reason, Urgent: in.Urgent, By: call.Actor, At: at})
+	out, err := a.planCmd(ctx, call, in.PlanID, at, domain.EscalatePlan{PlanID: in.PlanID, Reason: in.Reason, Urgent: in.Urgent, Adoption: back, By: call.Actor, At: at})
 	if err != nil {
 		return out, err
 	}

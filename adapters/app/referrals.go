@@ -464,7 +464,13 @@ func (a *App) PublishReservedSlots(ctx context.Context, call Call, in PublishSlo
 
 // escalationReferral builds the upward referral of an escalation of plan.
 func (a *App) escalationReferral(ctx context.Context, call Call, plan domain.Plan, in EscalateInput) (domain.RequestReferral, error) {
-	al, err := load[domain.Alliance](ctx, a, domain.AllianceStream(plan.AllianceID))
+	// the alliance through which the sender holds the plan: the plan's own, or for a
+	// community centre the middle tier's alliance (the escalation goes to 徐汇)
+	through := plan.HeldThrough()
+	if plan.ResponsibleHospitalID() != call.Actor.HospitalID && plan.LastEscalation.HospitalID == call.Actor.HospitalID {
+		through = plan.LastEscalation.AllianceID // a retry: the escalation is stored
+	}
+	al, err := load[domain.Alliance](ctx, a, domain.AllianceStream(through))
 	if err != nil {
 		return domain.RequestReferral{}, err
 	}
@@ -492,11 +498,18 @@ func (a *App) checkReferral(cmd domain.RequestReferral) error {
 // escalation's outcome (ReferralID). A retried escalation (same idempotency key) returns
 // the referral it opened the first time.
 func (a *App) referEscalation(ctx context.Context, call Call, out Outcome, cmd domain.RequestReferral) (Outcome, error) {
+	return a.openLinkedReferral(ctx, call, out, "EscalationReferral", cmd)
+}
+
+// openLinkedReferral opens the referral a stored plan command asked for (an escalation,
+// a hand-on) and names it in the command's outcome; a retry with the same idempotency
+// key returns the referral it opened the first time.
+func (a *App) openLinkedReferral(ctx context.Context, call Call, out Outcome, operation string, cmd domain.RequestReferral) (Outcome, error) {
 	rc := Call{Actor: call.Actor, CorrelationID: call.CorrelationID, CausationID: call.CausationID}
 	if call.IdempotencyKey != "" {
 		rc.IdempotencyKey = call.IdempotencyKey + "/referral"
 	}
-	ref, err := a.openReferral(ctx, rc, "EscalationReferral", cmd)
+	ref, err := a.openReferral(ctx, rc, operation, cmd)
 	if err != nil {
 		return out, err
 	}

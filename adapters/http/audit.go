@@ -184,25 +184,35 @@ type PlanAsOf struct {
 // camelCase of every other body. The domain's state types carry no JSON shape (they are
 // never stored: events are), so the audit API maps them here, field by field.
 type AuditPlanState struct {
-	PlanID                string                  `json:"planId"`
-	AllianceID            string                  `json:"allianceId"`
-	ProtocolID            string                  `json:"protocolId"`
-	ProtocolVersion       int                     `json:"protocolVersion"`
-	ContentHash           string                  `json:"contentHash"`
-	PatientRef            string                  `json:"patientRef"`
-	StartDate             time.Time               `json:"startDate"`
-	LeadHospitalID        string                  `json:"leadHospitalId"`
-	LeadDepartmentID      string                  `json:"leadDepartmentId"`
-	ResponsibleHospitalID string                  `json:"responsibleHospitalId"`
-	LocalDeviations       []domain.LocalDeviation `json:"localDeviations"`
-	Status                string                  `json:"status"`
-	Steps                 []domain.PlanStep       `json:"steps"`
-	Revision              int                     `json:"revision"`
-	Deviations            []AuditPlanDeviation    `json:"deviations"`
-	Flag                  *AuditPlanFlag          `json:"flag"` // null while the plan is not flagged
-	InitiatedAt           time.Time               `json:"initiatedAt"`
-	ClosedAt              *time.Time              `json:"closedAt,omitempty"`
-	CloseReason           string                  `json:"closeReason,omitempty"`
+	PlanID                string    `json:"planId"`
+	AllianceID            string    `json:"allianceId"`
+	ProtocolID            string    `json:"protocolId"`
+	ProtocolVersion       int       `json:"protocolVersion"`
+	ContentHash           string    `json:"contentHash"`
+	PatientRef            string    `json:"patientRef"`
+	StartDate             time.Time `json:"startDate"`
+	LeadHospitalID        string    `json:"leadHospitalId"`
+	LeadDepartmentID      string    `json:"leadDepartmentId"`
+	ResponsibleHospitalID string    `json:"responsibleHospitalId"`
+	// Chain is the line of responsibility at the instant, lead first (three tiers).
+	Chain           []AuditPlanLink         `json:"chain"`
+	LocalDeviations []domain.LocalDeviation `json:"localDeviations"`
+	Status          string                  `json:"status"`
+	Steps           []domain.PlanStep       `json:"steps"`
+	Revision        int                     `json:"revision"`
+	Deviations      []AuditPlanDeviation    `json:"deviations"`
+	Flag            *AuditPlanFlag          `json:"flag"` // null while the plan is not flagged
+	InitiatedAt     time.Time               `json:"initiatedAt"`
+	ClosedAt        *time.Time              `json:"closedAt,omitempty"`
+	CloseReason     string                  `json:"closeReason,omitempty"`
+}
+
+// AuditPlanLink is one link of a plan's chain of responsibility: the hospital, the
+// alliance through which it holds the plan, and since when.
+type AuditPlanLink struct {
+	HospitalID string    `json:"hospitalId"`
+	AllianceID string    `json:"allianceId"`
+	Since      time.Time `json:"since"`
 }
 
 // AuditPlanDeviation is one reported deviation in a plan's audited state.
@@ -240,6 +250,10 @@ func auditPlanState(p domain.Plan) *AuditPlanState {
 	}
 	if p.Flagged() {
 		out.Flag = &AuditPlanFlag{Version: p.Flag.Version, Reason: p.Flag.Reason, At: p.Flag.At}
+	}
+	out.Chain = make([]AuditPlanLink, 0, len(p.Chain))
+	for _, l := range p.Chain {
+		out.Chain = append(out.Chain, AuditPlanLink{HospitalID: l.HospitalID, AllianceID: l.AllianceID, Since: l.Since})
 	}
 	return out
 }

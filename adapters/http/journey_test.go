@@ -119,6 +119,8 @@ func TestEveryRoute(t *testing.T) {
 		}
 	}
 
+	f.tiers() // three tiers: a plan handed on by a middle tier
+
 	// Every route answered 2xx at least once (the SSE stream has its own tests, and
 	// /metrics is this very read).
 	metrics := string(f.do("GET", "/metrics", "", "").body)

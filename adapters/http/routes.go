@@ -136,7 +136,7 @@ func (s *Server) table() []route {
 				in.PlanID, in.DeviationID = pid(c), c.Param("did")
 				return nil
 			}, s.deps.App.AcknowledgePlanDeviation)},
-		{method: http.MethodPost, path: "/v1/plans/:id/escalate", op: "escalatePlan", summary: "Send the patient back to the lead; urgent asks for the green channel (responsible member).",
+		{method: http.MethodPost, path: "/v1/plans/:id/escalate", op: "escalatePlan", summary: "Send the patient one link up the plan's chain (to the lead, or to the middle tier that handed it on); urgent asks for the green channel (responsible hospital).",
 			roles: memberOnly, body: app.EscalateInput{}, h: command(s, memberOnly, false, bindID(func(in *app.EscalateInput, id string) { in.PlanID = id }), s.deps.App.EscalatePlan)},
 		{method: http.MethodPost, path: "/v1/plans/:id/complete", op: "completePlan", summary: "Close a plan that ran its course (lead department).",
 			roles: leadOnly, body: app.PlanInput{}, h: command(s, leadOnly, false, bindID(func(in *app.PlanInput, id string) { in.PlanID = id }), s.deps.App.CompletePlan)},
@@ -186,6 +186,7 @@ func (s *Server) table() []route {
 			roles: memberOnly, body: app.ConsultReasonInput{}, h: command(s, memberOnly, false, bindID(func(in *app.ConsultReasonInput, id string) { in.ConsultID = id }), s.deps.App.CancelConsult)},
 	}
 	r = append(r, s.referralRoutes()...)
+	r = append(r, s.tierRoutes()...)
 	r = append(r, s.referralQueryRoutes()...)
 	r = append(r, s.diagnosticRoutes()...)
 	r = append(r, s.diagnosticQueryRoutes()...)

@@ -139,7 +139,8 @@ func (s *Server) getReferral(c echo.Context, p *Claims) error {
 }
 
 // patientReferrals answers a patient's history only to a hospital that sent or
-// received one of the patient's referrals, and to auditors; anyone else gets not_found,
+// received one of the patient's referrals, to one that may read a plan one of them
+// links (the top lead along a three-tier chain), and to auditors; anyone else gets not_found,
 // so the answer does not even tell whether the reference is known.
 func (s *Server) patientReferrals(c echo.Context, p *Claims) error {
 	rq, err := s.referralQueries()
@@ -158,7 +159,7 @@ func (s *Server) patientReferrals(c echo.Context, p *Claims) error {
 	if err != nil {
 		return err
 	}
-	if !readAll(p) && !projections.HoldsOrHeld(hist, p.HospitalID) {
+	if !readAll(p) && !projections.HoldsOrHeld(hist, p.HospitalID) && !s.readsLinkedPlan(c.Request().Context(), p, hist) {
 		s.recordAccess(p, "patient-referrals", ref, domain.AccessDenied)
 		return domain.Errorf(domain.CodeNotFound, "no referral history this hospital may read for that patient")
 	}

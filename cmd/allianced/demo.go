@@ -103,6 +103,7 @@ func loadDemo(ctx context.Context, a *app.App, now time.Time) (demoSummary, erro
 		d.plans,
 		d.referrals,
 		d.diagnostics,
+		d.tiers,
 		d.talent,
 	}
 	for _, step := range steps {
@@ -630,6 +631,8 @@ func (d *demo) users() []demoUser {
 		u("member", "jiading", "cardiology", "jiading-office", "Jiading: hosts the 名医工作站"),
 		u("lead", "hengkou", "cardiology", "hengkou-community-office", "Hengkou central hospital: county community lead"),
 		u("member", "meizipu", "general-practice", "meizipu-gp", "Meizipu township health centre"),
+		u("lead", "xuhui-central", "general-surgery", "xuhui-general-surgery", "Xuhui central hospital: member of Zhongshan's alliance, leads 8 community centres (hands plans on)"),
+		u("member", "xh-fenglin", "general-practice", "xh-fenglin-gp", "Fenglin community centre: holds a plan handed on by Xuhui"),
 		{Role: "auditor", Hospital: demoPlatformID, HospitalName: "(quality-control centre)", User: "qc-auditor", About: "reads and verifies the history"},
 	}
 }
@@ -638,6 +641,11 @@ func (d *demo) users() []demoUser {
 func namedOrLymphoma(key string) string {
 	if h := namedHospital(key); h.Name != key {
 		return h.Name
+	}
+	for _, h := range tierHospitals() {
+		if h.Key == key {
+			return h.Name
+		}
 	}
 	for _, h := range lymphomaMembers() {
 		if h.Key == key {
@@ -685,6 +693,8 @@ func (s demoSummary) Print(w io.Writer, base, dataDir string) {
 		"curl -s -H \"Authorization: Bearer $LEAD_HENGKOU_COMMUNITY_OFFICE\" " + base + "/v1/hospitals/" + s.id("lihuili") + "/practitioners",
 		"curl -s -H \"Authorization: Bearer $AUDITOR_QC_AUDITOR\" " + base + "/v1/audit/streams/plan-" + s.id("plan:dlbcl"),
 		"curl -s -H \"Authorization: Bearer $AUDITOR_QC_AUDITOR\" " + base + "/v1/audit/verify",
+		"curl -s -H \"Authorization: Bearer $MEMBER_XH_FENGLIN_GP\" " + base + "/v1/plans/" + s.id("plan:zs-stable") + " # 403: Fenglin never held it",
+		"curl -s -H \"Authorization: Bearer $LEAD_XUHUI_GENERAL_SURGERY\" " + base + "/v1/plans/" + s.id("plan:zs-postop") + " # chain and responsibility",
 	}
 	for _, l := range lines {
 		fmt.Fprintln(w, "  "+l)
