@@ -223,6 +223,41 @@ func TestFHIRJourney(t *testing.T) {
 		"focus": map[string]any{"reference": "ServiceRequest/" + refID}}); r.Status != http.StatusForbidden {
 		t.Errorf("member B moving another's referral: %d %s, want 403", r.Status, r.Body)
 	}
+	// A study for the alliance's ECG centre: the HIS sends a diagnostic ServiceRequest,
+	// /v1 shows the study at the centre, and a Task withdraws it.
+	centre := s.command(&w.lead, "/v1/centres", map[string]any{"allianceId": w.allianceID, "kind": "ecg", "name": "瑞金远程心电中心",
+		"departmentId": "hematology"}, http.StatusCreated).ID
+	study := map[string]any{"resourceType": "ServiceRequest", "status": "active", "intent": "order", "priority": "stat",
+		"category":   []any{map[string]any{"coding": []any{map[string]any{"system": "http://snomed.info/sct", "code": "103693007"}}}},
+		"code":       map[string]any{"text": "12-lead ECG"},
+		"subject":    map[string]any{"identifier": map[string]any{"system": "urn:medalliance:mrn", "value": "MRN-FHIR-000789"}},
+		"requester":  map[string]any{"reference": "Organization/" + w.aHID},
+		"performer":  []any{map[string]any{"reference": "Organization/" + centre}},
+		"reasonCode": []any{map[string]any{"text": "chest pain for 40 minutes"}},
+	}
+	r = s.request(&w.memberA, http.MethodPost, "/fhir/R4/ServiceRequest", study)
+	if r.Status != http.StatusCreated {
+		t.Fatalf("POST diagnostic ServiceRequest: %d %s", r.Status, r.Body)
+	}
+	_ = json.Unmarshal(r.Body, &created)
+	studyID := str(created, "id")
+	if str(created, "resourceType") != "ServiceRequest" || studyID == "" {
+		t.Fatalf("created study: %s", r.Body)
+	}
+	pos, _ = strconv.ParseUint(r.Header.Get("X-Allianced-Position"), 10, 64)
+	if v1 := s.get(&w.memberA, after("/v1/diagnostics/"+studyID, pos), nil); str(v1, "status") == "" || str(v1, "centreId") != centre || str(v1, "urgency") != "emergency" {
+		t.Errorf("/v1/diagnostics/%s after the inbound ServiceRequest: %v", studyID, v1)
+	}
+	r = s.request(&w.memberA, http.MethodPut, "/fhir/R4/Task/"+studyID, map[string]any{"resourceType": "Task", "status": "cancelled", "intent": "order",
+		"focus": map[string]any{"reference": "ServiceRequest/" + studyID}, "statusReason": map[string]any{"text": "sent to the wrong centre"}})
+	if r.Status != http.StatusOK {
+		t.Fatalf("PUT Task cancelled (study): %d %s", r.Status, r.Body)
+	}
+	pos, _ = strconv.ParseUint(r.Header.Get("X-Allianced-Position"), 10, 64)
+	if v1 := s.get(&w.memberA, after("/v1/diagnostics/"+studyID, pos), nil); str(v1, "status") != "cancelled" {
+		t.Errorf("/v1 study after the Task: status %q, want cancelled", str(v1, "status"))
+	}
+
 	// An invalid resource is a 4xx OperationOutcome, never a 500.
 	for _, bad := range []any{
 		map[string]any{"resourceType": "Patient"},
