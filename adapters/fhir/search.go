@@ -46,7 +46,7 @@ var SearchParams = map[string][]string{
 }
 
 // commonParams are accepted on every type.
-var commonParams = []string{"_id", "patient", "status", "organization", "_lastUpdated", "_count", "_offset", "_format"}
+var commonParams = []string{"_id", "patient", "status", "organization", "_lastUpdated", "_count", "_offset", "_format", "minPosition"}
 
 // ParseQuery reads a search of typ from its query string; an unknown parameter or a
 // malformed value is invalid_input (the client learns its search was not understood,
@@ -102,6 +102,12 @@ func ParseQuery(typ string, v url.Values) (Query, error) {
 				q.Target = val
 			case "entity":
 				q.Entity = val
+			case "minPosition":
+				// As on /v1; a search always reads at the log's head, which is past any
+				// position a command returned.
+				if _, err := strconv.ParseUint(val, 10, 64); err != nil {
+					return q, domain.Errorf(domain.CodeInvalidInput, "minPosition must be a non-negative integer")
+				}
 			case "_format":
 				if f := strings.ToLower(val); f != "json" && !strings.Contains(f, "json") {
 					return q, domain.Errorf(domain.CodeInvalidInput, "only JSON is served (_format=json)")

@@ -98,8 +98,8 @@ func (s *Server) fhirRoutes() []route {
 			roles: []string{RoleLead, RoleAuditor}, kind: respJSON, query: []param{{"_type", "string", "comma-separated resource types"}}, h: s.fhirExport},
 		{method: http.MethodGet, path: FHIRBase + "/_export/:job", op: "fhirExportStatus", summary: "FHIR Bulk Data: an export's status (202 with X-Progress while running, 200 with the manifest when done).",
 			kind: respJSON, h: s.fhirExportStatus},
-		{method: http.MethodDelete, path: FHIRBase + "/_export/:job", op: "fhirExportDelete", summary: "FHIR Bulk Data: cancel an export or delete its files.",
-			kind: respJSON, h: s.fhirExportDelete},
+		{method: http.MethodDelete, path: FHIRBase + "/_export/:job", op: "fhirExportDelete", summary: "FHIR Bulk Data: cancel an export or delete its files (its owner, auditors included).",
+			kind: respJSON, auditorMay: true, h: s.fhirExportDelete},
 		{method: http.MethodGet, path: FHIRBase + "/_export/:job/:file", op: "fhirExportFile", summary: "FHIR Bulk Data: one NDJSON output file of a finished export, streamed.",
 			kind: respJSON, h: s.fhirExportFile},
 	}
