@@ -70,6 +70,7 @@
 //	<prefix>:<gen>:practitioner:<id>              string: PractitionerView (directory entry)
 //	<prefix>:<gen>:hospital:<id>:practitioners    hash: practitionerID -> PractitionerView (home hospital)
 //	<prefix>:<gen>:protocol:<id>:v<n>:plans       set: planIDs following that protocol version
+//	<prefix>:<gen>:centre:<id>..., diagnostic:<id>  diagnostic centres and studies: see views_diagnostic.go
 //
 // Derived facts that depend on the reader's clock (a consult being overdue) or on other
 // documents (an adoption being behind the latest published version) are computed when

@@ -167,8 +167,8 @@ type walk struct {
 
 	hospitals, alliances, protocols, plans, dispatches, consults, experts []string
 	adoptions                                                             [][2]string // protocol, hospital
-	centres, readers, studies                                             []string    // diagnostic centres (generative_diagnostic_test.go)
 	tal                                                                   talentIDs
+	centres, readers, studies                                             []string // diagnostic centres (generative_diagnostic_test.go)
 
 	// calm makes every value plausible, for the setup that gives each walk a few
 	// hospitals, an alliance with members, a protocol, plans, dispatches and consults.
@@ -222,9 +222,9 @@ func (w *walk) setup() error {
 	}{
 		{4, w.registerHospital}, {1, w.foundAlliance}, {6, w.admitMember}, {1, w.draftProtocol}, {2, w.publishVersion},
 		{4, w.adopt}, {3, w.initiatePlan}, {2, w.requestDispatch}, {2, w.assignExpert}, {2, w.requestConsult},
-		{2, w.openCentre}, {2, w.addReader}, {2, w.rosterChange}, {3, w.submitStudy},
 		{1, w.tierSetup},
 		{6, w.registerPractitioner}, {3, w.startMentorship}, {2, w.planPlacement},
+		{2, w.openCentre}, {2, w.addReader}, {2, w.rosterChange}, {3, w.submitStudy},
 	} {
 		for range step.times {
 			w.clock = w.clock.Add(time.Hour)
@@ -253,8 +253,8 @@ func (w *walk) random(n int) error {
 		{2, w.dispatchProgress}, {1, w.cancelDispatch},
 		{3, w.requestConsult}, {3, w.consultProgress},
 		{1, w.claimKey},
-		{1, w.openCentre}, {1, w.addReader}, {2, w.rosterChange}, {3, w.submitStudy}, {6, w.studyProgress},
 		{2, w.registerPractitioner}, {3, w.startMentorship}, {6, w.mentorshipProgress}, {3, w.planPlacement}, {4, w.placementProgress},
+		{1, w.openCentre}, {1, w.addReader}, {2, w.rosterChange}, {3, w.submitStudy}, {6, w.studyProgress},
 	}
 	total := 0
 	for _, a := range actions {
@@ -380,8 +380,8 @@ func (w *walk) checkViews(rdb *redis.Client) error {
 	for _, id := range w.experts {
 		add("calendar of expert "+id, true, func() (any, error) { return q.ExpertCalendar(ctx, id, 0) })
 	}
-	w.diagnosticReads(q, add)
 	w.talentReads(ctx, q, add)
+	w.diagnosticReads(q, add)
 	for _, rd := range reads {
 		v, err := rd.get()
 		if err != nil && !(rd.list && domain.ErrorCode(err) == domain.CodeNotFound) {

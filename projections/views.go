@@ -135,10 +135,10 @@ func needs(ks keyspace, e event) []docRef {
 	if refs := referralNeeds(ks, e.ev); refs != nil {
 		return refs
 	}
-	if refs := diagnosticNeeds(ks, e.ev); refs != nil {
+	if refs := talentNeeds(ks, e.ev); refs != nil {
 		return refs
 	}
-	if refs := talentNeeds(ks, e.ev); refs != nil {
+	if refs := diagnosticNeeds(ks, e.ev); refs != nil {
 		return refs
 	}
 	return nil
