@@ -91,8 +91,8 @@ func TestEveryRoute(t *testing.T) {
 	ok(w.leadTok, "/v1/consults/"+consult()+"/decline", `{"reason":"outside the alliance's specialty"}`)
 	ok(w.m1Tok, "/v1/consults/"+consult()+"/cancel", `{"reason":"patient transferred"}`)
 	refReads := referralFlow(t, f, w, ok)
-	refReads = append(refReads, diagnosticFlow(t, f, w, ok)...)
 	refReads = append(refReads, talentFlow(t, f, w, ok)...)
+	refReads = append(refReads, diagnosticFlow(t, f, w, ok)...)
 	fhirFlow(t, f, w)
 	ok(w.leadTok, al+"/members/"+w.m2+"/withdraw", `{"reason":"merged into another group"}`)
 

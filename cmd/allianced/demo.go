@@ -102,7 +102,6 @@ func loadDemo(ctx context.Context, a *app.App, now time.Time) (demoSummary, erro
 		d.ningboAlliance,
 		d.plans,
 		d.referrals,
-		d.diagnostics,
 		d.tiers,
 		d.talent,
 		d.diagnostics,
