@@ -758,7 +758,8 @@ func (s *Server) fhirExportStatus(c echo.Context, p *Claims) error {
 		return c.NoContent(http.StatusAccepted)
 	}
 	if jerr != nil {
-		return fhirJSON(c, http.StatusInternalServerError, fhir.Outcome(domain.CodeInternal, "the export failed; start another"))
+		s.log.Warn("bulk export failed", "job", j.ID, "err", jerr.Error())
+		return domain.Errorf(domain.CodeUnavailable, "the export failed (the event store could not be read); start another")
 	}
 	for i := range files {
 		files[i].URL = fhirBaseURL(c) + "/_export/" + j.ID + "/" + files[i].Type + ".ndjson"
