@@ -93,6 +93,7 @@ func TestEveryRoute(t *testing.T) {
 	refReads := referralFlow(t, f, w, ok)
 	refReads = append(refReads, talentFlow(t, f, w, ok)...)
 	refReads = append(refReads, diagnosticFlow(t, f, w, ok)...)
+	fhirFlow(t, f, w)
 	ok(w.leadTok, al+"/members/"+w.m2+"/withdraw", `{"reason":"merged into another group"}`)
 
 	// Every query, as the party allowed to read it, after the last write.

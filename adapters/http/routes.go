@@ -195,6 +195,7 @@ func (s *Server) table() []route {
 	r = append(r, s.capacityQueryRoutes()...)
 	r = append(r, s.queryRoutes()...)
 	r = append(r, s.auditRoutes()...)
+	r = append(r, s.fhirRoutes()...)
 	return r
 }
 
