@@ -61,3 +61,23 @@ func decideAddLeadDepartment(a Alliance, c AddLeadDepartment) ([]Event, error) {
 	}
 	return []Event{AllianceLeadDepartmentAdded{AllianceID: a.ID, HospitalID: a.LeadHospitalID, DepartmentID: c.DepartmentID, AddedAt: c.At}}, nil
 }
+
+// AddressedLead returns the lead department a consult or dispatch request is addressed
+// to: departmentID when it leads the alliance, the founding lead department when it is
+// empty (so clients from before several lead departments keep reaching the one they
+// always did). A department that does not lead the alliance is refused as invalid
+// input naming the field, not as a 403: the requester did nothing unauthorised, it
+// named the wrong recipient.
+func (a Alliance) AddressedLead(departmentID string) (string, error) {
+	if departmentID == "" {
+		return a.LeadDepartmentID, nil
+	}
+	if err := required("leadDepartmentId", departmentID, maxDepartmentID); err != nil {
+		return "", err
+	}
+	if !slices.Contains(a.LeadDepartments, departmentID) {
+		return "", Errorf(CodeInvalidInput, "department %q does not lead alliance %s; address one of its lead departments %v",
+			truncate(departmentID, 64), a.ID, a.LeadDepartments).WithDetail("leadDepartmentId", truncate(departmentID, 64))
+	}
+	return departmentID, nil
+}

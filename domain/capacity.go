@@ -48,7 +48,9 @@ type ReservedSlot struct {
 // and is refused with no_capacity. The service books first, records the acceptance on
 // the referral, and releases the slot again when that fails (as with the expert's
 // schedule); a decline, cancellation or no-show releases the slot too, and a free slot
-// whose time has passed is never offered.
+// whose time has passed is never offered. A hold whose referral never recorded it (a
+// crash between the two appends) is released by the service's reconciliation, see
+// Referral.HoldsSlot.
 type Capacity struct {
 	HospitalID   string
 	DepartmentID string

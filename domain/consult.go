@@ -344,6 +344,10 @@ type RequestConsult struct {
 	PatientRef  string // pseudonymous, ^pr_[0-9a-z]{26,64}$
 	RequestedAt time.Time
 	Policy      DeadlinePolicy
+	// LeadDepartmentID addresses the consult to one of the alliance's lead departments
+	// (李惠利医院: 消化内科 or 胃肠外科); empty means the founding lead department. Only the
+	// department addressed accepts, declines and answers it.
+	LeadDepartmentID string
 }
 
 // AcceptConsult takes a requested consult on. Only the lead department may accept;
@@ -529,6 +533,10 @@ func decideRequestConsult(s Consult, c RequestConsult) ([]Event, error) {
 	if c.Lead.ID != c.Alliance.LeadHospitalID {
 		return nil, Errorf(CodeInvalidInput, "the lead's directory entry is hospital %s but alliance %s is led by hospital %s", c.Lead.ID, c.Alliance.ID, c.Alliance.LeadHospitalID)
 	}
+	leadDept, err := c.Alliance.AddressedLead(c.LeadDepartmentID)
+	if err != nil {
+		return nil, err
+	}
 	allowance, err := c.Policy.For(c.Urgency)
 	if err != nil {
 		return nil, err
@@ -537,7 +545,7 @@ func decideRequestConsult(s Consult, c RequestConsult) ([]Event, error) {
 		return nil, err
 	}
 	return []Event{ConsultRequested{ConsultID: c.ConsultID, AllianceID: c.Alliance.ID,
-		RequestingHospitalID: c.Requester.ID, LeadHospitalID: c.Lead.ID, LeadDepartmentID: c.Alliance.LeadDepartmentID,
+		RequestingHospitalID: c.Requester.ID, LeadHospitalID: c.Lead.ID, LeadDepartmentID: leadDept,
 		RequesterRegionCode: c.Requester.RegionCode, LeadRegionCode: c.Lead.RegionCode,
 		CrossRegion: c.Requester.RegionCode != c.Lead.RegionCode,
 		Specialty:   c.Specialty, Urgency: c.Urgency, Question: c.Question, Attachments: slices.Clone(c.Attachments),
@@ -578,7 +586,7 @@ func (s Consult) isRequester(by Actor) bool {
 
 func (s Consult) requireLead(by Actor, what string) error {
 	if !s.isLead(by) {
-		return Errorf(CodeForbidden, "only the alliance's lead department may %s a consult", what)
+		return Errorf(CodeForbidden, "only the lead department the consult is addressed to may %s it", what)
 	}
 	return nil
 }

@@ -116,9 +116,9 @@ type VisitReport struct {
 
 // Dispatch is the state of one expert dispatch.
 //
-// The lead department recorded at request time decides every later step: an alliance's
-// lead does not change, so the dispatch does not need the alliance reloaded for each
-// command. Membership is checked once, at request; suspending a member later does not
+// The lead department recorded at request time (the one the request was addressed to)
+// decides every later step: the lead hospital does not change and a lead department is
+// never removed, so the dispatch does not need the alliance reloaded for each command. Membership is checked once, at request; suspending a member later does not
 // void its dispatches, the lead cancels the ones it no longer wants to serve.
 type Dispatch struct {
 	ID                   string
@@ -312,6 +312,10 @@ type RequestDispatch struct {
 	Window     Window
 	Notes      string
 	At         time.Time
+	// LeadDepartmentID addresses the request to one of the alliance's lead departments
+	// (李惠利医院's 胃肠外科 for its own expert studio); empty means the founding lead
+	// department. Only the department addressed assigns, reassigns and reports.
+	LeadDepartmentID string
 }
 
 // AssignExpert names the expert who will go. Only the lead department may assign, and
@@ -511,9 +515,13 @@ func decideRequestDispatch(d Dispatch, c RequestDispatch) ([]Event, error) {
 	if err := c.Alliance.RequireActiveMember(c.By.HospitalID); err != nil {
 		return nil, err
 	}
+	leadDept, err := c.Alliance.AddressedLead(c.LeadDepartmentID)
+	if err != nil {
+		return nil, err
+	}
 	return []Event{DispatchRequested{DispatchID: c.DispatchID, AllianceID: c.Alliance.ID,
 		RequestingHospitalID: c.By.HospitalID, LeadHospitalID: c.Alliance.LeadHospitalID,
-		LeadDepartmentID: c.Alliance.LeadDepartmentID, Kind: c.Kind, Specialty: c.Specialty,
+		LeadDepartmentID: leadDept, Kind: c.Kind, Specialty: c.Specialty,
 		Window: c.Window, Notes: c.Notes, RequestedAt: c.At}}, nil
 }
 
@@ -546,7 +554,7 @@ func (d Dispatch) isLead(by Actor) bool {
 
 func (d Dispatch) requireLead(by Actor, what string) error {
 	if !d.isLead(by) {
-		return Errorf(CodeForbidden, "only the alliance's lead department may %s for a dispatch", what)
+		return Errorf(CodeForbidden, "only the lead department the dispatch is addressed to may %s for it", what)
 	}
 	return nil
 }
@@ -554,7 +562,7 @@ func (d Dispatch) requireLead(by Actor, what string) error {
 // bookable applies the expert booking rule to this dispatch's lead hospital and returns
 // the name to record (see Practitioner.RequireBookableBy and BookingName).
 func (d Dispatch) bookable(expert Practitioner, expertID, givenName string) (string, error) {
-	if err := expert.RequireBookableBy(expertID, d.LeadHospitalID); err != nil {
+	if err := expert.RequireBookableBy(expertID, d.LeadHospitalID, d.LeadDepartmentID); err != nil {
 		return "", err
 	}
 	return expert.BookingName(givenName)

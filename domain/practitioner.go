@@ -321,15 +321,21 @@ func trimAll(ss []string) []string {
 
 // RequireBookableBy is the booking rule of an expert: only a lead department of an
 // alliance led by the expert's home hospital books the expert (leadHospitalID is the
-// dispatch's lead hospital, whose lead department the dispatch already checked), and
-// only while the expert is active. expertID is the id the command names: when p does
+// dispatch's lead hospital, whose lead department the dispatch already checked), only
+// the department the expert is registered under (with several lead departments, each
+// dispatches its own experts: 胃肠外科 does not send 消化内科's), and only while the
+// expert is active. expertID is the id the command names: when p does
 // not exist (no such practitioner, or a free-form id from before the directory), the
 // refusal is the same as for another hospital's expert, so the answer reveals nothing
 // of another tenant, not even whether the id is registered.
-func (p Practitioner) RequireBookableBy(expertID, leadHospitalID string) error {
+func (p Practitioner) RequireBookableBy(expertID, leadHospitalID, leadDepartmentID string) error {
 	if !p.Exists() || p.ID != expertID || p.HomeHospitalID != leadHospitalID {
 		return Errorf(CodeForbidden, "expert %s is not a practitioner of your hospital's directory; only your hospital's registered practitioners may be booked by its alliances",
 			truncate(expertID, 40))
+	}
+	if p.HomeDepartmentID != leadDepartmentID {
+		return Errorf(CodeForbidden, "expert %s is registered under department %s; only that department's dispatches book the expert",
+			p.ID, p.HomeDepartmentID)
 	}
 	if !p.Active {
 		return Errorf(CodeForbiddenTransition, "practitioner %s is deactivated and cannot be booked; reactivate the entry or choose another expert", p.ID)

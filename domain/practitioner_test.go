@@ -102,7 +102,7 @@ func upd2(c domain.DeactivatePractitioner, at time.Time) domain.DeactivatePracti
 }
 
 // TestPractitionerBookingRule: only the expert's home hospital's alliances book the
-// expert, only while active, and a refusal for another hospital's expert reads exactly
+// expert, through the department the expert is registered under, only while active, and a refusal for another hospital's expert reads exactly
 // like one for an id nobody registered.
 func TestPractitionerBookingRule(t *testing.T) {
 	home, other := id(60), id(62)
@@ -114,27 +114,29 @@ func TestPractitionerBookingRule(t *testing.T) {
 		p        domain.Practitioner
 		expertID string
 		lead     string
+		dept     string
 		want     domain.Code
 	}{
-		{"the home hospital's lead", p, id(90), home, ""},
-		{"another hospital's lead", p, id(90), other, domain.CodeForbidden},
-		{"an id nobody registered (or a legacy free-form id)", domain.Practitioner{}, id(91), other, domain.CodeForbidden},
-		{"facts of another practitioner", p, id(91), home, domain.CodeForbidden},
-		{"deactivated", retired, id(90), home, domain.CodeForbiddenTransition},
+		{"the home hospital's lead department", p, id(90), home, "gastroenterology", ""},
+		{"another lead department of the home hospital", p, id(90), home, "gastrointestinal-surgery", domain.CodeForbidden},
+		{"another hospital's lead", p, id(90), other, "gastroenterology", domain.CodeForbidden},
+		{"an id nobody registered (or a legacy free-form id)", domain.Practitioner{}, id(91), other, "gastroenterology", domain.CodeForbidden},
+		{"facts of another practitioner", p, id(91), home, "gastroenterology", domain.CodeForbidden},
+		{"deactivated", retired, id(90), home, "gastroenterology", domain.CodeForbiddenTransition},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			err := tc.p.RequireBookableBy(tc.expertID, tc.lead)
+			err := tc.p.RequireBookableBy(tc.expertID, tc.lead, tc.dept)
 			if got := domain.ErrorCode(err); got != tc.want {
 				t.Fatalf("got %v (code %q), want code %q", err, got, tc.want)
 			}
-			if err != nil && (strings.Contains(err.Error(), home) || strings.Contains(err.Error(), "沈建伟")) {
+			if err != nil && tc.dept == "gastroenterology" && (strings.Contains(err.Error(), home) || strings.Contains(err.Error(), "沈建伟")) {
 				t.Errorf("refusal %q names the expert's home hospital or name", err)
 			}
 		})
 	}
-	foreign := domain.ErrorMessage(p.RequireBookableBy(id(90), other))
-	unknown := domain.ErrorMessage(domain.Practitioner{}.RequireBookableBy(id(90), other))
+	foreign := domain.ErrorMessage(p.RequireBookableBy(id(90), other, "gastroenterology"))
+	unknown := domain.ErrorMessage(domain.Practitioner{}.RequireBookableBy(id(90), other, "gastroenterology"))
 	if foreign != unknown {
 		t.Errorf("another hospital's expert is refused with %q, an unknown id with %q; want the same answer", foreign, unknown)
 	}

@@ -108,6 +108,14 @@ func TestDemoServes(t *testing.T) {
 		if got := mustJSON(t, field(v, "leadDepartments")); got != `["gastroenterology","gi-surgery"]` {
 			t.Errorf("李惠利 alliance lead departments: got %s, want gastroenterology and gi-surgery", got)
 		}
+		// each department answered its own consult: its queue holds it, and only it
+		gastro := srv.token(facts.leads[id], "gastroenterology", "lihuili-alliance-office", "lead")
+		for _, u := range []*user{&surgeon, &gastro} {
+			items := list(srv.get(u, after("/v1/alliances/"+id+"/consults?status=answered", head), nil), "items")
+			if len(items) != 1 || str(items[0], "leadDepartmentId") != u.Department {
+				t.Errorf("李惠利 %s's answered consults: %v, want its one", u.Department, items)
+			}
+		}
 	}
 	if lihuili != 1 {
 		t.Errorf("demo: %d 李惠利 alliances among %v, want 1", lihuili, facts.alliances)

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -107,9 +108,9 @@ func TestDiagnosticJourney(t *testing.T) {
 
 	// 3. Quality control sends an unreadable tracing back; the township resubmits.
 	b := submit(&mzp, "MZP-E2E-0603")
-	s.command(&ecgDesk, "/v1/diagnostics/"+b.ID+"/send-back", map[string]any{"reasonCode": "unreadable", "reason": "基线漂移严重, 无法判读"}, http.StatusOK)
+	sb := s.command(&ecgDesk, "/v1/diagnostics/"+b.ID+"/send-back", map[string]any{"reasonCode": "unreadable", "reason": "基线漂移严重, 无法判读"}, http.StatusOK)
 	s.refused(&ecgDesk, http.MethodPost, "/v1/diagnostics/"+b.ID+"/report", ecgReport(false), http.StatusConflict, "forbidden_transition")
-	pending := s.get(&mzp, "/v1/hospitals/"+meizipu+"/diagnostics?status=pending", nil)
+	pending := s.get(&mzp, fmt.Sprintf("/v1/hospitals/%s/diagnostics?status=pending&minPosition=%d", meizipu, sb.Position), nil)
 	if str(pending, "items", "0", "status") != "sent_back" || str(pending, "items", "0", "sentBack", "reasonCode") != "unreadable" {
 		t.Fatalf("梅子铺's pending studies: %v", pending)
 	}

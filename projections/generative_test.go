@@ -168,7 +168,9 @@ type walk struct {
 	hospitals, alliances, protocols, plans, dispatches, consults, experts []string
 	adoptions                                                             [][2]string // protocol, hospital
 	tal                                                                   talentIDs
-	centres, readers, studies                                             []string // diagnostic centres (generative_diagnostic_test.go)
+	centres, readers, studies                                             []string    // diagnostic centres (generative_diagnostic_test.go)
+	capacities                                                            [][2]string // hospital, department that published slots
+	slotHolders                                                           []string    // referral ids that booked a slot
 
 	// calm makes every value plausible, for the setup that gives each walk a few
 	// hospitals, an alliance with members, a protocol, plans, dispatches and consults.
@@ -244,7 +246,7 @@ func (w *walk) random(n int) error {
 		do     func() error
 	}{
 		{3, w.registerHospital}, {1, w.addDepartment},
-		{2, w.foundAlliance}, {4, w.admitMember}, {1, w.changeMember},
+		{2, w.foundAlliance}, {4, w.admitMember}, {1, w.changeMember}, {1, w.addLeadDepartment},
 		{2, w.draftProtocol}, {3, w.publishVersion}, {1, w.withdrawVersion}, {1, w.retireProtocol},
 		{3, w.adopt}, {1, w.upgradeAdoption}, {2, w.declareDeviation}, {1, w.revokeDeviation}, {1, w.withdrawAdoption},
 		{4, w.initiatePlan}, {2, w.handOver}, {3, w.recordStep}, {3, w.revisePlan}, {2, w.reportDeviation},
@@ -252,6 +254,7 @@ func (w *walk) random(n int) error {
 		{3, w.requestDispatch}, {3, w.assignExpert}, {1, w.reassignExpert}, {2, w.bookExpert},
 		{2, w.dispatchProgress}, {1, w.cancelDispatch},
 		{3, w.requestConsult}, {3, w.consultProgress},
+		{1, w.publishSlots}, {2, w.bookSlot}, {1, w.releaseSlot},
 		{1, w.claimKey},
 		{2, w.registerPractitioner}, {3, w.startMentorship}, {6, w.mentorshipProgress}, {3, w.planPlacement}, {4, w.placementProgress},
 		{1, w.openCentre}, {1, w.addReader}, {2, w.rosterChange}, {3, w.submitStudy}, {6, w.studyProgress},
@@ -382,6 +385,9 @@ func (w *walk) checkViews(rdb *redis.Client) error {
 	}
 	w.talentReads(ctx, q, add)
 	w.diagnosticReads(q, add)
+	for _, c := range w.capacities {
+		add("reserved slots of "+c[0]+"/"+c[1], true, func() (any, error) { return q.ReservedSlots(ctx, c[0], c[1], 0) })
+	}
 	for _, rd := range reads {
 		v, err := rd.get()
 		if err != nil && !(rd.list && domain.ErrorCode(err) == domain.CodeNotFound) {
@@ -655,6 +661,26 @@ func (w *walk) admitMember() error {
 	_, err := handle(w, domain.AllianceStream(a.ID), cmd.By, cmd.At, "AdmitMember",
 		func(s domain.Alliance) ([]domain.Event, error) { return domain.DecideAlliance(s, cmd) })
 	return err
+}
+
+// addLeadDepartment makes another department of the lead hospital (one it may not
+// have) a lead department, so consults and dispatches are addressed to several.
+func (w *walk) addLeadDepartment() error {
+	a := w.alliance()
+	h := load[domain.Hospital](w, domain.HospitalStream(a.LeadHospitalID))
+	cmd := domain.AddLeadDepartment{AllianceID: a.ID, Lead: h, DepartmentID: "d" + strconv.Itoa(w.r.Intn(9)+2), By: lead(a), At: w.at()}
+	_, err := handle(w, domain.AllianceStream(a.ID), cmd.By, cmd.At, "AddLeadDepartment",
+		func(s domain.Alliance) ([]domain.Event, error) { return domain.DecideAlliance(s, cmd) })
+	return err
+}
+
+// leadDepartment picks the lead department a request is addressed to: none (the
+// founding one), one of the alliance's, or one that does not lead it.
+func (w *walk) leadDepartment(a domain.Alliance) string {
+	if len(a.LeadDepartments) > 0 && w.r.Intn(2) == 0 {
+		return a.LeadDepartments[w.r.Intn(len(a.LeadDepartments))]
+	}
+	return w.pick("", "", "d12")
 }
 
 func (w *walk) changeMember() error {
@@ -959,6 +985,65 @@ func (w *walk) flagPlan() error {
 		domain.FlagProtocolVersionWithdrawn{PlanID: p.ID, ProtocolID: p.ProtocolID, Version: p.ProtocolVersion, Reason: w.text(), At: at})
 }
 
+// --- reserved capacity (号源/床位下沉) -----------------------------------------------
+
+func (w *walk) publishSlots() error {
+	a := w.alliance()
+	by := w.member(a)
+	var slots []domain.ReservedSlot
+	for range w.r.Intn(3) + 1 {
+		slots = append(slots, domain.ReservedSlot{SlotID: w.newID(), Kind: w.maybe(domain.SlotBed, domain.SlotOutpatient, "ward"), Window: w.window()})
+	}
+	cmd := domain.PublishReservedSlots{Alliance: a, By: by, Slots: slots, At: w.at()}
+	ok, err := handle(w, domain.CapacityStream(by.HospitalID, by.DepartmentID), by, cmd.At, "PublishReservedSlots",
+		func(c domain.Capacity) ([]domain.Event, error) { return domain.DecideCapacity(c, cmd) })
+	if ok {
+		w.capacities = append(w.capacities, [2]string{by.HospitalID, by.DepartmentID})
+	}
+	return err
+}
+
+// capacity picks a department that published slots (or none yet: a zero pair).
+func (w *walk) capacity() (domain.Capacity, [2]string) {
+	if len(w.capacities) == 0 {
+		return domain.Capacity{}, [2]string{w.newID(), "d1"}
+	}
+	c := w.capacities[w.r.Intn(len(w.capacities))]
+	return load[domain.Capacity](w, domain.CapacityStream(c[0], c[1])), c
+}
+
+func (w *walk) bookSlot() error {
+	c, key := w.capacity()
+	slots := c.Slots()
+	alliance, slotID := w.newID(), ""
+	if len(slots) > 0 {
+		s := slots[w.r.Intn(len(slots))]
+		alliance = s.AllianceID
+		if w.r.Intn(2) == 0 {
+			slotID = s.SlotID
+		}
+	}
+	referral := w.newID()
+	cmd := domain.BookReservedSlot{HospitalID: key[0], DepartmentID: key[1], AllianceID: alliance, ReferralID: referral,
+		SlotID: slotID, Kind: w.pick("", domain.SlotBed, domain.SlotOutpatient), At: w.at()}
+	by := domain.Actor{HospitalID: key[0], DepartmentID: key[1]}
+	ok, err := handle(w, domain.CapacityStream(key[0], key[1]), by, cmd.At, "BookReservedSlot",
+		func(c domain.Capacity) ([]domain.Event, error) { return domain.DecideCapacity(c, cmd) })
+	if ok {
+		w.slotHolders = append(w.slotHolders, referral)
+	}
+	return err
+}
+
+func (w *walk) releaseSlot() error {
+	_, key := w.capacity()
+	cmd := domain.ReleaseReservedSlot{HospitalID: key[0], DepartmentID: key[1], ReferralID: w.id(w.slotHolders), Reason: w.text(), At: w.at()}
+	by := domain.Actor{HospitalID: key[0], DepartmentID: key[1]}
+	_, err := handle(w, domain.CapacityStream(key[0], key[1]), by, cmd.At, "ReleaseReservedSlot",
+		func(c domain.Capacity) ([]domain.Event, error) { return domain.DecideCapacity(c, cmd) })
+	return err
+}
+
 // --- dispatches and expert schedules --------------------------------------------
 
 func (w *walk) window() domain.Window {
@@ -972,7 +1057,7 @@ func (w *walk) requestDispatch() error {
 	id := w.createID(w.dispatches)
 	cmd := domain.RequestDispatch{DispatchID: id, Alliance: a, By: by,
 		Kind:      w.pick(domain.DispatchClinic, domain.DispatchWardRound, domain.DispatchTeaching, domain.DispatchWorkstation),
-		Specialty: w.text(), Window: w.window(), Notes: w.text(), At: w.at()}
+		Specialty: w.text(), Window: w.window(), Notes: w.text(), At: w.at(), LeadDepartmentID: w.leadDepartment(a)}
 	ok, err := handle(w, domain.DispatchStream(id), by, cmd.At, fmt.Sprintf("RequestDispatch %s window=%s", id, cmd.Window),
 		func(s domain.Dispatch) ([]domain.Event, error) { return domain.DecideDispatch(s, cmd) })
 	if ok {
@@ -1123,7 +1208,8 @@ func (w *walk) requestConsult() error {
 	id := w.createID(w.consults)
 	cmd := domain.RequestConsult{ConsultID: id, Alliance: a, Requester: requester, Lead: leadHospital, By: by, Specialty: w.text(),
 		Urgency: w.pick(domain.UrgencyRoutine, domain.UrgencyUrgent, domain.UrgencyEmergency), Question: w.text(), Attachments: attachments,
-		ConsentRef: w.maybe("CONSENT-2026-0042", "知情同意-17", "", "has space"), PatientRef: w.patientRef(), RequestedAt: w.at(), Policy: w.policy()}
+		ConsentRef: w.maybe("CONSENT-2026-0042", "知情同意-17", "", "has space"), PatientRef: w.patientRef(), RequestedAt: w.at(), Policy: w.policy(),
+		LeadDepartmentID: w.leadDepartment(a)}
 	ok, err := handle(w, domain.ConsultStream(id), by, cmd.RequestedAt, "RequestConsult "+id,
 		func(s domain.Consult) ([]domain.Event, error) { return domain.DecideConsult(s, cmd) })
 	if ok {

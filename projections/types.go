@@ -379,20 +379,22 @@ type ConsultView struct {
 // in a hospital's list, whether the hospital requested the consult or received it (as
 // the lead).
 type ConsultSummary struct {
-	ConsultID            string              `json:"consultId"`
-	AllianceID           string              `json:"allianceId"`
-	RequestingHospitalID string              `json:"requestingHospitalId"`
-	LeadHospitalID       string              `json:"leadHospitalId"`
-	Role                 string              `json:"role,omitempty"`
-	Urgency              string              `json:"urgency"`
-	Specialty            string              `json:"specialty"`
-	CrossRegion          bool                `json:"crossRegion"`
-	Status               string              `json:"status"`
-	RequestedAt          time.Time           `json:"requestedAt"`
-	Deadline             time.Time           `json:"deadline"`
-	OpinionGivenAt       *time.Time          `json:"opinionGivenAt,omitempty"`
-	Overdue              bool                `json:"overdue"`
-	Position             eventstore.Position `json:"position"`
+	ConsultID            string `json:"consultId"`
+	AllianceID           string `json:"allianceId"`
+	RequestingHospitalID string `json:"requestingHospitalId"`
+	LeadHospitalID       string `json:"leadHospitalId"`
+	// LeadDepartmentID is the lead department the consult is addressed to: its queue.
+	LeadDepartmentID string              `json:"leadDepartmentId,omitempty"`
+	Role             string              `json:"role,omitempty"`
+	Urgency          string              `json:"urgency"`
+	Specialty        string              `json:"specialty"`
+	CrossRegion      bool                `json:"crossRegion"`
+	Status           string              `json:"status"`
+	RequestedAt      time.Time           `json:"requestedAt"`
+	Deadline         time.Time           `json:"deadline"`
+	OpinionGivenAt   *time.Time          `json:"opinionGivenAt,omitempty"`
+	Overdue          bool                `json:"overdue"`
+	Position         eventstore.Position `json:"position"`
 }
 
 // AdoptionCell is one member x protocol cell of the adoption matrix.

@@ -141,6 +141,9 @@ func needs(ks keyspace, e event) []docRef {
 	if refs := diagnosticNeeds(ks, e.ev); refs != nil {
 		return refs
 	}
+	if refs := capacityNeeds(ks, e.ev); refs != nil {
+		return refs
+	}
 	return nil
 }
 
@@ -187,6 +190,8 @@ func applyViews(b *batch, e event) error {
 		return applyMentorship(b, e)
 	case domain.PlacementPlanned, domain.PlacementArrived, domain.PlacementCompleted, domain.PlacementEvaluated, domain.PlacementCancelled:
 		return applyPlacement(b, e)
+	case domain.ReservedSlotsPublished, domain.ReservedSlotBooked, domain.ReservedSlotReleased:
+		return applyCapacity(b, e)
 	}
 	if isDiagnosticEvent(e.ev) {
 		return applyDiagnosticViews(b, e)

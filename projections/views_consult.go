@@ -63,7 +63,7 @@ func consultOverdue(status string, opinionGivenAt *time.Time, deadline, now time
 
 func (c *ConsultView) summary(role string) ConsultSummary {
 	return ConsultSummary{ConsultID: c.ConsultID, AllianceID: c.AllianceID, RequestingHospitalID: c.RequestingHospitalID,
-		LeadHospitalID: c.LeadHospitalID, Role: role, Urgency: c.Urgency, Specialty: c.Specialty, CrossRegion: c.CrossRegion,
+		LeadHospitalID: c.LeadHospitalID, LeadDepartmentID: c.LeadDepartmentID, Role: role, Urgency: c.Urgency, Specialty: c.Specialty, CrossRegion: c.CrossRegion,
 		Status: c.Status, RequestedAt: c.RequestedAt, Deadline: c.Deadline, OpinionGivenAt: c.OpinionGivenAt, Position: c.Position}
 }
 

@@ -193,6 +193,9 @@ func applyReferral(b *batch, e event) error {
 	case domain.ReferralAccepted:
 		r.Status, r.AcceptedAt, r.ReceivingDeptID, r.Slot = domain.ReferralStatusAccepted, timePtr(ev.AcceptedAt.UTC()), ev.DepartmentID, ev.Slot
 		r.ExpectedArrival, r.AcceptMinutes = timePtr(ev.ExpectedArrival.UTC()), minutes(ev.AcceptedAt.Sub(r.RequestedAt))
+		if err := markSlotBooked(b, r, ev, e.pos); err != nil {
+			return err
+		}
 	case domain.ReferralDeclined:
 		r.Status, r.DeclineReason, r.Alternative, r.EndedAt = domain.ReferralStatusDeclined, ev.Reason, ev.Alternative, timePtr(ev.DeclinedAt.UTC())
 	case domain.ReferralArrived:

@@ -18,6 +18,9 @@ type RequestConsultInput struct {
 	ConsentRef          string              `json:"consentRef"`
 	PatientRef          string              `json:"patientRef,omitempty"`
 	MedicalRecordNumber string              `json:"medicalRecordNumber,omitempty"`
+	// LeadDepartmentID addresses one of the alliance's lead departments (default: the
+	// founding one).
+	LeadDepartmentID string `json:"leadDepartmentId,omitempty"`
 }
 
 // patientRef resolves a PatientRef from an explicit reference or an MRN of hospitalID.
@@ -64,7 +67,7 @@ func (a *App) RequestConsult(ctx context.Context, call Call, in RequestConsultIn
 	return handle(ctx, a, call, at, id, domain.ConsultStream(id), func(s domain.Consult) ([]domain.Event, error) {
 		return domain.DecideConsult(s, domain.RequestConsult{ConsultID: id, Alliance: al, Requester: requester, Lead: lead,
 			By: call.Actor, Specialty: in.Specialty, Urgency: in.Urgency, Question: in.Question, Attachments: in.Attachments,
-			ConsentRef: in.ConsentRef, PatientRef: ref, RequestedAt: at, Policy: a.policy})
+			ConsentRef: in.ConsentRef, PatientRef: ref, RequestedAt: at, Policy: a.policy, LeadDepartmentID: in.LeadDepartmentID})
 	})
 }
 

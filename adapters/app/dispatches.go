@@ -17,6 +17,9 @@ type RequestDispatchInput struct {
 	Specialty  string        `json:"specialty"`
 	Window     domain.Window `json:"window"`
 	Notes      string        `json:"notes,omitempty"`
+	// LeadDepartmentID addresses one of the alliance's lead departments (default: the
+	// founding one); that department assigns its expert.
+	LeadDepartmentID string `json:"leadDepartmentId,omitempty"`
 }
 
 // RequestDispatch asks the alliance's lead for an expert visit, with a generated id.
@@ -35,7 +38,7 @@ func (a *App) RequestDispatch(ctx context.Context, call Call, in RequestDispatch
 	}
 	return handle(ctx, a, call, at, id, domain.DispatchStream(id), func(d domain.Dispatch) ([]domain.Event, error) {
 		return domain.DecideDispatch(d, domain.RequestDispatch{DispatchID: id, Alliance: al, By: call.Actor, Kind: in.Kind,
-			Specialty: in.Specialty, Window: in.Window, Notes: in.Notes, At: at})
+			Specialty: in.Specialty, Window: in.Window, Notes: in.Notes, At: at, LeadDepartmentID: in.LeadDepartmentID})
 	})
 }
 

@@ -154,7 +154,9 @@ type AcceptReferralInput struct {
 // Book, then record, then release on failure, as with an expert's schedule: the
 // department's capacity stream serialises bookings, so of two acceptances competing for
 // the last slot one gets it and the other is told no_capacity; if the acceptance cannot
-// be stored after the booking, the slot is released again.
+// be stored after the booking, the slot is released again. A crash between the booking
+// and the acceptance leaves the slot held; the SlotReconciler releases it after its
+// grace period.
 func (a *App) AcceptReferral(ctx context.Context, call Call, in AcceptReferralInput) (Outcome, error) {
 	if err := validID("referralId", in.ReferralID); err != nil {
 		return Outcome{}, err
@@ -385,7 +387,7 @@ func (a *App) RecordNoShow(ctx context.Context, call Call, in NoShowInput) (Outc
 // referralCmd runs one follow-up command; when it ends the referral short of arrival
 // (cancelled, no-show) it releases the reserved slot the referral held (a declined
 // referral never held one: slots are booked at acceptance). A crash between the two
-// appends leaves that slot held; no reconciliation frees it yet.
+// appends leaves that slot held until the SlotReconciler releases it.
 func (a *App) referralCmd(ctx context.Context, call Call, id string, build func(timeT) domain.ReferralCommand) (Outcome, error) {
 	if err := validID("referralId", id); err != nil {
 		return Outcome{}, err

@@ -146,6 +146,8 @@ func (s *Server) handleError(err error, c echo.Context) {
 	var werr error
 	if c.Request().Method == http.MethodHead {
 		werr = c.NoContent(status)
+	} else if isFHIR(c) {
+		werr = s.fhirError(c, body, status)
 	} else {
 		werr = c.JSON(status, body)
 	}

@@ -93,6 +93,7 @@ func TestEveryRoute(t *testing.T) {
 	refReads := referralFlow(t, f, w, ok)
 	refReads = append(refReads, talentFlow(t, f, w, ok)...)
 	refReads = append(refReads, diagnosticFlow(t, f, w, ok)...)
+	fhirFlow(t, f, w)
 	ok(w.leadTok, al+"/members/"+w.m2+"/withdraw", `{"reason":"merged into another group"}`)
 
 	// Every query, as the party allowed to read it, after the last write.
@@ -109,6 +110,7 @@ func TestEveryRoute(t *testing.T) {
 		{w.m2Tok, "/v1/hospitals/" + w.lead + "/practitioners" + at}, {w.leadTok, pr + "/versions/2/plans" + at},
 		{w.auditor, "/v1/audit/events?from=0&limit=10"}, {w.auditor, "/v1/audit/streams/plan-" + plan},
 		{w.auditor, "/v1/audit/plans/" + plan}, {w.auditor, "/v1/audit/verify"}, {w.auditor, "/v1/audit/access?date=2026-11-23"},
+		{w.leadTok, "/v1/hospitals/" + w.lead + "/departments/haem/reserved-slots" + at},
 	}
 	reads = append(reads, struct{ tok, path string }{w.leadTok, al + "/report?period=2026-Q4&minPosition=" + last},
 		struct{ tok, path string }{w.m1Tok, al + "/report.csv" + at}, struct{ tok, path string }{w.auditor, al + "/report.html?asOf=2026-11-30&minPosition=" + last})

@@ -168,6 +168,16 @@ func TestMinPositionCheckNeedsNoStoreForKnownPositions(t *testing.T) {
 	st := &headlessStore{Store: mustOpenStore(t)}
 	f := newFixtureOn(t, st, withViews(t))
 	w := f.world()
+	// The projector reads its catch-up target from the head at start; under load it may
+	// not have yet, and it would retry on the headless store (counted below). Wait for
+	// readiness, which needs that target, before the store loses its head.
+	deadline := time.Now().Add(30 * time.Second)
+	for f.do("GET", "/readyz", "", "").status != 200 {
+		if time.Now().After(deadline) {
+			t.Fatal("the views did not become ready")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	st.headless.Store(true)
 	r := f.do("POST", "/v1/hospitals", w.admin, `{"name":"某医院","regionCode":"310101","level":"tertiary"}`)
 	if r.status != 201 {

@@ -55,7 +55,8 @@ func (s *Server) queryRoutes() []route {
 		{method: http.MethodGet, path: "/v1/alliances/:id/protocols", op: "allianceProtocols", resp: listOf[projections.ProtocolView](), summary: "An alliance's protocol catalogue with every version.", kind: respJSON, query: q, h: s.allianceProtocols},
 		{method: http.MethodGet, path: "/v1/alliances/:id/adoption-matrix", op: "adoptionMatrix", resp: projections.AdoptionMatrix{}, summary: "Members against protocols: who follows which version, with declared deviations.", kind: respJSON, query: q, h: s.adoptionMatrix},
 		{method: http.MethodGet, path: "/v1/alliances/:id/consults", op: "allianceConsults", resp: listOf[projections.ConsultSummary](), summary: "An alliance's consults by response deadline (the lead hospital, or an auditor).", kind: respJSON,
-			query: []param{{"status", "string", "open (default: requested or accepted), or one status, or all"}, minPosParam}, h: s.allianceConsults},
+			query: []param{{"status", "string", "open (default: requested or accepted), or one status, or all"},
+				{"department", "string", "the lead department whose queue to read (default: the caller's own when it leads the alliance, else all), or all"}, minPosParam}, h: s.allianceConsults},
 		{method: http.MethodGet, path: "/v1/plans/:id", op: "getPlan", resp: projections.PlanView{}, summary: "One plan's view (the responsible hospital, the alliance's lead department, or an auditor).", kind: respJSON, query: q, bounded: true, h: s.getPlan},
 		{method: http.MethodGet, path: "/v1/plans/:id/stream", op: "streamPlan", summary: "Server-Sent Events: every change of the plan's view; resumes after Last-Event-ID.", kind: respStream, h: s.streamPlan},
 		{method: http.MethodGet, path: "/v1/dispatches/:id", op: "getDispatch", resp: projections.DispatchView{}, summary: "One expert dispatch (the requesting or lead hospital, or an auditor).", kind: respJSON, query: q, h: s.getDispatch},
@@ -268,9 +269,16 @@ func (s *Server) allianceConsults(c echo.Context, p *Claims) error {
 	if len(status) > 40 {
 		return domain.Errorf(domain.CodeInvalidInput, "status is too long")
 	}
+	dept, err := consultQueueDepartment(c.QueryParam("department"), al, p)
+	if err != nil {
+		return err
+	}
 	v, err := s.deps.Queries.AllianceConsults(c.Request().Context(), id, status, s.deps.Now(), 0)
 	if err != nil {
 		return err
+	}
+	if dept != "" {
+		v = slices.DeleteFunc(v, func(k projections.ConsultSummary) bool { return k.LeadDepartmentID != dept })
 	}
 	return list(c, v)
 }

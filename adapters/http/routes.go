@@ -193,8 +193,10 @@ func (s *Server) table() []route {
 	r = append(r, s.talentQueryRoutes()...)
 	r = append(r, s.diagnosticRoutes()...)
 	r = append(r, s.diagnosticQueryRoutes()...)
+	r = append(r, s.capacityQueryRoutes()...)
 	r = append(r, s.queryRoutes()...)
 	r = append(r, s.auditRoutes()...)
+	r = append(r, s.fhirRoutes()...)
 	return r
 }
 

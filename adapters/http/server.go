@@ -75,6 +75,8 @@ type Server struct {
 	// head is the highest log position this server knows the log reaches (see
 	// checkMinPosition).
 	head atomic.Uint64
+	// fhir is the FHIR R4 interface's index and exports (routes_fhir.go).
+	fhir *fhirState
 }
 
 // New builds the server and its routes. It fails only on a bad auth configuration.
@@ -120,6 +122,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	e.HTTPErrorHandler = s.handleError
 	e.Use(s.observe, s.bodyDeadline)
 	s.e = e
+	s.fhir = newFHIRState(deps.Store, deps.Now)
 	s.routes = s.table()
 	for _, r := range s.routes {
 		e.Add(r.method, r.path, s.wrap(r))
@@ -154,7 +157,10 @@ type route struct {
 	// bounded says the handler bounds its own waits (the plan read: the queries' own
 	// read-your-writes timeout), so wrap adds no request timeout (saves a timer per read).
 	bounded bool
-	h       func(c echo.Context, p *Claims) error
+	// auditorMay lets an auditor call a non-GET route (deleting its own bulk export:
+	// it changes no fact).
+	auditorMay bool
+	h          func(c echo.Context, p *Claims) error
 }
 
 type param struct {
@@ -194,7 +200,7 @@ func (s *Server) wrap(r route) echo.HandlerFunc {
 			return err
 		}
 		c.Set(principalKey, p)
-		if r.method != http.MethodGet && p.AuditorOnly() {
+		if r.method != http.MethodGet && p.AuditorOnly() && !r.auditorMay {
 			return domain.Errorf(domain.CodeForbidden, "an auditor reads the history and changes nothing")
 		}
 		if len(r.roles) > 0 && !hasAny(p, r.roles) {

@@ -43,6 +43,8 @@ type Config struct {
 	CriticalCheckEvery time.Duration
 	// Diagnostic is the report turnaround policy per centre kind and urgency, with CriticalAck.
 	Diagnostic domain.DiagnosticPolicy
+	// Policies are the consult deadlines, referral targets and slot reconciliation (config_policy.go).
+	Policies policyConfig
 }
 
 // setting is one flag with its environment variable and default.
@@ -114,6 +116,9 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 		return c, fs, fmt.Errorf("--critical-ack %q: want a duration from 1s to 24h", *vals["critical-ack"])
 	}
 	if c.Diagnostic, err = diagnosticPolicy(*vals["diagnostic-targets"], c.CriticalAck); err != nil {
+		return c, fs, err
+	}
+	if err := parsePolicies(&c, vals); err != nil {
 		return c, fs, err
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {

@@ -403,16 +403,7 @@ func (d *demo) ningboAlliance(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
-	start := d.now.Truncate(time.Hour)
-	year := domain.Window{Start: start, End: start.Add(365 * 24 * time.Hour)}
-	if err := d.dispatch(ctx, dispatchPlan{key: "lihuili-shen", allianceKey: "lihuili-city", memberKey: "beilun3", memberDept: "gastroenterology",
-		lead: lead, kind: domain.DispatchWorkstation, specialty: "gastroenterology (endoscopy)", window: year,
-		notes: "消化内科专家工作室: 内镜诊治与消化道早癌", expert: expertShenJianwei}); err != nil {
-		return err
-	}
-	return d.dispatch(ctx, dispatchPlan{key: "lihuili-qiu", allianceKey: "lihuili-city", memberKey: "beilun3", memberDept: "gi-surgery",
-		lead: lead, kind: domain.DispatchWorkstation, specialty: "gastrointestinal surgery", window: year,
-		notes: "胃肠外科专家工作室", expert: expertQiuFeng})
+	return d.lihuiliLeads(ctx, lead) // each lead department's studio and consults: demo_leads.go
 }
 
 // planStory is one patient's shared treatment plan in the demo and what happens to it.
@@ -536,6 +527,7 @@ func (d *demo) plan(ctx context.Context, s planStory) error {
 type dispatchPlan struct {
 	key, allianceKey, memberKey, memberDept string
 	lead                                    domain.Actor
+	leadDept                                string // the lead department addressed (default: the founding one)
 	kind, specialty, notes                  string
 	window                                  domain.Window
 	expert                                  demoExpert
@@ -577,7 +569,7 @@ func (d *demo) dispatch(ctx context.Context, p dispatchPlan) error {
 	member := d.actor(p.memberKey, p.memberDept, p.memberKey+"-office", "member")
 	out, err := d.run(ctx, member, "dispatch:"+p.key, func(ctx context.Context, c app.Call) (app.Outcome, error) {
 		return d.app.RequestDispatch(ctx, c, app.RequestDispatchInput{AllianceID: d.sum.id(p.allianceKey), Kind: p.kind,
-			Specialty: p.specialty, Window: p.window, Notes: p.notes})
+			Specialty: p.specialty, Window: p.window, Notes: p.notes, LeadDepartmentID: p.leadDept})
 	})
 	if err != nil {
 		return err
@@ -634,6 +626,7 @@ func (d *demo) users() []demoUser {
 		u("member", "meizipu", "general-practice", "meizipu-gp", "Meizipu township health centre"),
 		u("lead", "xuhui-central", "general-surgery", "xuhui-general-surgery", "Xuhui central hospital: member of Zhongshan's alliance, leads 8 community centres (hands plans on)"),
 		u("member", "xh-fenglin", "general-practice", "xh-fenglin-gp", "Fenglin community centre: holds a plan handed on by Xuhui"),
+		u("lead", "lihuili", "gi-surgery", "lihuili-gi-surgery", "Lihuili 胃肠外科: a second lead department, its own studio and consults"),
 		{Role: "auditor", Hospital: demoPlatformID, HospitalName: "(quality-control centre)", User: "qc-auditor", About: "reads and verifies the history"},
 	}
 }

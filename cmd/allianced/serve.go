@@ -41,6 +41,7 @@ type Main struct {
 	access    *app.AccessLog
 	reactor   *app.Reactor
 	escalator *app.CriticalEscalator
+	slots     *app.SlotReconciler // releases reserved slots no referral holds (after a crash)
 	api       *httpapi.Server
 
 	ln     net.Listener
@@ -121,7 +122,8 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (_ *Main, err error
 	if err != nil {
 		return nil, err
 	}
-	m.app = app.New(app.Config{Store: m.store, Pseudonymizer: pseudo, DiagnosticPolicy: cfg.Diagnostic})
+	m.app = app.New(app.Config{Store: m.store, Pseudonymizer: pseudo, DiagnosticPolicy: cfg.Diagnostic,
+		ConsultPolicy: cfg.Policies.Consult, ReferralPolicy: cfg.Policies.Referral})
 	m.projector = projections.NewProjector(m.store, m.rdb, projections.Options{
 		Prefix: cfg.RedisPrefix, LeaseTTL: cfg.LeaseTTL, Logger: log.With("component", "projector")})
 	m.queries = projections.NewQueries(m.rdb, projections.QueryOptions{
@@ -129,6 +131,8 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (_ *Main, err error
 	m.access = app.NewAccessLog(m.store, app.AccessLogOptions{Logger: log.With("component", "access-log")})
 	m.reactor = app.NewReactor(m.app, app.ReactorOptions{Logger: log.With("component", "reactor")})
 	m.escalator = app.NewCriticalEscalator(m.app, app.EscalatorOptions{Every: cfg.CriticalCheckEvery, Logger: log.With("component", "critical-escalator")})
+	m.slots = app.NewSlotReconciler(m.app, app.SlotReconcilerOptions{Grace: cfg.Policies.SlotHoldGrace,
+		Every: cfg.Policies.SlotReconcileEvery, Logger: log.With("component", "slot-reconciler")})
 	m.api, err = httpapi.New(httpapi.Config{
 		Auth: httpapi.AuthConfig{HS256Secret: []byte(jwtSecret), PublicKeyPEM: publicKey,
 			Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience},
@@ -165,7 +169,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	bg, stopBG := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	errs := make(chan error, 4)
+	errs := make(chan error, 5)
 	worker := func(name string, run func(context.Context) error) {
 		wg.Add(1)
 		go func() {
@@ -180,6 +184,7 @@ func (m *Main) Run(ctx context.Context) error {
 	worker("reactor", m.reactor.Run)
 	worker("critical-escalator", m.escalator.Run)
 	worker("access-log", m.access.Run)
+	worker("slot-reconciler", m.slots.Run)
 
 	// No ReadTimeout or WriteTimeout: both would end the plan's Server-Sent Events
 	// streams. Headers are bounded here, bodies by the API's own per-request deadline

@@ -43,6 +43,9 @@ type options struct {
 	replicas        bool
 	replicaPlans    int
 	referrals       bool
+	fhir            bool
+	fhirPlans       int
+	fhirSteps       int
 	diagnostics     bool
 	diagOpen        int
 	diagRate        int
@@ -71,6 +74,9 @@ func main() {
 	flag.BoolVar(&o.replicas, "replicas", false, "run the plan-step command benchmark with 1 and with 3 replicas (KurrentDB protocol test server + Redis), -rounds alternating rounds")
 	flag.IntVar(&o.replicaPlans, "replica-plans", 500, "plans the replica benchmark records steps on")
 	flag.BoolVar(&o.referrals, "referrals", false, "run the referral benchmark: request -> accept -> admit over HTTP (embedded store)")
+	flag.BoolVar(&o.fhir, "fhir", false, "run the FHIR benchmark: CarePlan reads beside /v1 plan reads, and bulk export resources/s (embedded store)")
+	flag.IntVar(&o.fhirPlans, "fhir-plans", 2000, "plans the FHIR benchmark sets up")
+	flag.IntVar(&o.fhirSteps, "fhir-steps", 4, "steps recorded on each plan of the FHIR benchmark")
 	flag.BoolVar(&o.diagnostics, "diagnostics", false, "run the diagnostic-centre benchmark: worklist read with -diag-open open studies, report -> member's view at -diag-rate reports a minute for -commands-for (embedded store)")
 	flag.IntVar(&o.diagOpen, "diag-open", 10000, "open studies on the worklist before it is read")
 	flag.IntVar(&o.diagRate, "diag-rate", 1000, "reports a minute of the report -> view measurement")
@@ -102,10 +108,10 @@ func main() {
 	}
 	set := map[string]bool{}
 	flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	if !set["reads"] && !set["commands"] && !set["soak"] && !set["replicas"] && !set["referrals"] && !set["diagnostics"] {
+	if !set["reads"] && !set["commands"] && !set["soak"] && !set["replicas"] && !set["referrals"] && !set["diagnostics"] && !set["fhir"] {
 		o.reads, o.commands = true, true
 	}
-	if !set["soak"] && (set["reads"] || set["commands"] || set["replicas"] || set["referrals"] || set["diagnostics"]) {
+	if !set["soak"] && (set["reads"] || set["commands"] || set["replicas"] || set["referrals"] || set["diagnostics"] || set["fhir"]) {
 		o.soak = 0
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -200,6 +206,15 @@ func run(ctx context.Context, o options) error {
 		}
 		if !ok {
 			failed = append(failed, "referrals")
+		}
+	}
+	if o.fhir {
+		ok, err := benchFHIR(ctx, o, tmp, client)
+		if err != nil {
+			return fmt.Errorf("fhir: %w", err)
+		}
+		if !ok {
+			failed = append(failed, "fhir")
 		}
 	}
 	if o.diagnostics {
