@@ -56,11 +56,12 @@ func (d *demo) reportYear(ctx context.Context) error {
 	}
 
 	// The expert group's members, one directory entry each, so their visits never share
-	// a calendar (each visit books its expert for the day).
+	// a calendar (each visit books its expert for the day); registered under the lead
+	// department (心血管内科), the only one that books them.
 	experts := []demoExpert{
 		{key: "hengkou-cardio-wang", hospitalKey: "hengkou", department: "cardiology", name: "王建平", title: "主任医师", specialties: []string{"心血管内科"}},
-		{key: "hengkou-im-li", hospitalKey: "hengkou", department: "internal-medicine", name: "李秀梅", title: "副主任医师", specialties: []string{"内科", "慢病管理"}},
-		{key: "hengkou-er-zhang", hospitalKey: "hengkou", department: "emergency", name: "张卫东", title: "主治医师", specialties: []string{"急诊医学", "胸痛中心"}},
+		{key: "hengkou-im-li", hospitalKey: "hengkou", department: "cardiology", name: "李秀梅", title: "副主任医师", specialties: []string{"内科", "慢病管理"}},
+		{key: "hengkou-er-zhang", hospitalKey: "hengkou", department: "cardiology", name: "张卫东", title: "主治医师", specialties: []string{"急诊医学", "胸痛中心"}},
 	}
 	expertIDs := make([]string, len(experts))
 	for i, e := range experts {
