@@ -64,11 +64,12 @@ type reportScope struct {
 	only string // otherwise: this member's own row (and the totals)
 }
 
-// reportReader decides what p may read of the alliance's report: auditors and the
+// reportReader decides what p may read of the alliance's report (from the roster as of
+// the request's minPosition, so a member admitted just before reads at once): auditors and the
 // alliance's lead departments everything, a hospital the alliance admitted (whatever its
 // status now) its own figures and the totals, anyone else nothing.
-func (s *Server) reportReader(ctx context.Context, p *Claims, allianceID string) (reportScope, projections.AllianceView, error) {
-	al, err := s.deps.Queries.Alliance(ctx, allianceID, 0)
+func (s *Server) reportReader(ctx context.Context, p *Claims, allianceID string, mp eventstore.Position) (reportScope, projections.AllianceView, error) {
+	al, err := s.deps.Queries.Alliance(ctx, allianceID, mp)
 	if err != nil {
 		if domain.ErrorCode(err) == domain.CodeNotFound && !readAll(p) {
 			// An unknown alliance answers like a foreign one: nothing to learn from probing ids.
@@ -86,7 +87,7 @@ func (s *Server) reportReader(ctx context.Context, p *Claims, allianceID string)
 	if p.HospitalID == al.Lead.HospitalID && p.Has(RoleLead) && slices.Contains(leads, p.DepartmentID) {
 		return reportScope{all: true}, al, nil
 	}
-	members, err := s.deps.Queries.AllianceMembers(ctx, allianceID, 0)
+	members, err := s.deps.Queries.AllianceMembers(ctx, allianceID, mp)
 	if err != nil && domain.ErrorCode(err) != domain.CodeNotFound {
 		return reportScope{}, al, err
 	}
@@ -142,7 +143,7 @@ func (s *Server) loadReport(c echo.Context, p *Claims) (report.Report, report.Qu
 		return report.Report{}, report.Query{}, projections.AllianceView{}, reportScope{}, err
 	}
 	ctx := c.Request().Context()
-	sc, al, err := s.reportReader(ctx, p, id)
+	sc, al, err := s.reportReader(ctx, p, id, mp)
 	if err != nil {
 		s.recordAccess(p, "alliance-report", id, domain.AccessDenied)
 		return report.Report{}, report.Query{}, al, sc, err
