@@ -71,6 +71,7 @@
 //	<prefix>:<gen>:hospital:<id>:practitioners    hash: practitionerID -> PractitionerView (home hospital)
 //	<prefix>:<gen>:protocol:<id>:v<n>:plans       set: planIDs following that protocol version
 //	<prefix>:<gen>:centre:<id>..., diagnostic:<id>  diagnostic centres and studies: see views_diagnostic.go
+//	<prefix>:<gen>:report:<alliance>:..., report:e:<key>  the alliance report's buckets and samples, and its facts' state: see views_report.go
 //
 // Derived facts that depend on the reader's clock (a consult being overdue) or on other
 // documents (an adoption being behind the latest published version) are computed when

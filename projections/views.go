@@ -147,9 +147,17 @@ func needs(ks keyspace, e event) []docRef {
 	return nil
 }
 
-// applyEvent folds one event into the views. Events of no view's interest (idempotency
-// claims, access-log entries) change nothing but the checkpoint.
+// applyEvent folds one event into the views and the alliance report's figures.
 func applyEvent(b *batch, e event) error {
+	if err := applyViews(b, e); err != nil {
+		return err
+	}
+	return applyReport(b, e)
+}
+
+// applyViews folds one event into the views. Events of no view's interest (idempotency
+// claims, access-log entries) change nothing but the checkpoint.
+func applyViews(b *batch, e event) error {
 	switch e.ev.(type) {
 	case domain.HospitalRegistered, domain.HospitalDepartmentAdded:
 		return applyHospital(b, e)

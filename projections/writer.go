@@ -269,6 +269,7 @@ func (w *writer) attempt(ctx context.Context, tx *redis.Tx, watch []any, events 
 	for _, e := range events {
 		if e.pos > w.committed {
 			refs = append(refs, needs(w.ks, e)...)
+			refs = append(refs, reportNeeds(w.ks, e)...)
 		}
 	}
 	pipe := tx.Pipeline()

@@ -112,6 +112,8 @@ func TestEveryRoute(t *testing.T) {
 		{w.auditor, "/v1/audit/plans/" + plan}, {w.auditor, "/v1/audit/verify"}, {w.auditor, "/v1/audit/access?date=2026-11-23"},
 		{w.leadTok, "/v1/hospitals/" + w.lead + "/departments/haem/reserved-slots" + at},
 	}
+	reads = append(reads, struct{ tok, path string }{w.leadTok, al + "/report?period=2026-Q4&minPosition=" + last},
+		struct{ tok, path string }{w.m1Tok, al + "/report.csv" + at}, struct{ tok, path string }{w.auditor, al + "/report.html?asOf=2026-11-30&minPosition=" + last})
 	for _, rd := range refReads {
 		reads = append(reads, struct{ tok, path string }{rd.tok, rd.path + at})
 	}

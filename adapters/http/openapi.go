@@ -171,6 +171,10 @@ func buildOpenAPI(rs []route) *OpenAPIDoc {
 			op.Responses["200"] = OAResponse{Description: "Server-Sent Events: id is the global position, data the view's JSON; a last revoked event (access withdrawn) or expired event (the token expired: reconnect with a fresh one) ends the stream", Content: map[string]OAMediaType{"text/event-stream": {Schema: &Schema{Type: "string"}}}}
 		case respText:
 			op.Responses["200"] = OAResponse{Description: "text", Content: map[string]OAMediaType{"text/plain": {Schema: &Schema{Type: "string"}}}}
+		case respCSV:
+			op.Responses["200"] = OAResponse{Description: "CSV", Content: map[string]OAMediaType{"text/csv": {Schema: &Schema{Type: "string"}}}}
+		case respHTML:
+			op.Responses["200"] = OAResponse{Description: "an HTML page", Content: map[string]OAMediaType{"text/html": {Schema: &Schema{Type: "string"}}}}
 		}
 		if !r.public {
 			op.Responses["400"] = errResp("invalid_input")

@@ -188,6 +188,7 @@ func (s *Server) table() []route {
 	r = append(r, s.referralRoutes()...)
 	r = append(r, s.tierRoutes()...)
 	r = append(r, s.referralQueryRoutes()...)
+	r = append(r, s.reportRoutes()...)
 	r = append(r, s.talentRoutes()...)
 	r = append(r, s.talentQueryRoutes()...)
 	r = append(r, s.diagnosticRoutes()...)

@@ -174,6 +174,8 @@ const (
 	respJSON                    // a JSON document
 	respStream                  // text/event-stream
 	respText                    // text/plain (metrics)
+	respCSV                     // text/csv (the alliance report)
+	respHTML                    // text/html (the alliance report's printable page)
 )
 
 // principalKey is where wrap stores the verified claims in the echo context.

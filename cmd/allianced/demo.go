@@ -105,6 +105,7 @@ func loadDemo(ctx context.Context, a *app.App, now time.Time) (demoSummary, erro
 		d.tiers,
 		d.talent,
 		d.diagnostics,
+		d.reportYear,
 	}
 	for _, step := range steps {
 		if err := step(ctx); err != nil {
