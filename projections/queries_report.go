@@ -121,7 +121,15 @@ func (q *Queries) AllianceReport(ctx context.Context, rq report.Query, minPos ev
 			for _, p := range report.Percentiles {
 				args = append(args, p)
 			}
-			samples := pipe.Eval(ctx, reportSamplesScript, nil, args...)
+			// A whole period reads its ranked hash (kept by rankedSampleScript); a
+			// period cut at a day ranks its buckets' samples here.
+			var samples *redis.Cmd
+			var ranked *redis.SliceCmd
+			if len(flow) == 1 {
+				ranked = pipe.HMGet(ctx, ks.reportRanked(rq.AllianceID, flow[0]), rankedFields(want)...)
+			} else {
+				samples = pipe.Eval(ctx, reportSamplesScript, nil, args...)
+			}
 			var nameCmd *redis.SliceCmd
 			if len(want) > 1 {
 				nameCmd = pipe.HMGet(ctx, ks.hospitals(), want[1:]...)
@@ -142,7 +150,12 @@ func (q *Queries) AllianceReport(ctx context.Context, rq report.Query, minPos ev
 				if err := sumReportBuckets(raws, gauges); err != nil {
 					return err
 				}
-				if err := decodeReportSamples(raws, samples, want, len(flow) == 1); err != nil {
+				if ranked != nil {
+					err = decodeRankedSamples(raws, ranked, want)
+				} else {
+					err = decodeReportSamples(raws, samples, want, false)
+				}
+				if err != nil {
 					return err
 				}
 				rep = report.Assemble(rq, raws)
@@ -186,6 +199,58 @@ func sumReportBuckets(raws map[string]report.Raw, cmds []*redis.MapStringStringC
 			}
 			r.Counters[metric] += n
 		}
+	}
+	return nil
+}
+
+// rankedFields lists the ranked hash's fields of scopes, scope by scope, metric by metric
+// (report.SampleMetrics' order).
+func rankedFields(scopes []string) []string {
+	fields := make([]string, 0, len(scopes)*len(report.SampleMetrics))
+	for _, s := range scopes {
+		for _, m := range report.SampleMetrics {
+			fields = append(fields, s+"|"+m)
+		}
+	}
+	return fields
+}
+
+// decodeRankedSamples adds the ranked hash's values of scopes (rankedFields' order) to
+// raws: "n v1 v2 ..." per field, one value per report.Percentiles; a missing field is a
+// metric without samples.
+func decodeRankedSamples(raws map[string]report.Raw, cmd *redis.SliceCmd, scopes []string) error {
+	vals, err := cmd.Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return unavailable(err)
+	}
+	if len(vals) != len(scopes)*len(report.SampleMetrics) {
+		return domain.Errorf(domain.CodeInternal, "the report's ranked samples: %d fields for %d scopes", len(vals), len(scopes))
+	}
+	for i, v := range vals {
+		str, ok := v.(string)
+		if !ok {
+			continue // no sample of this metric in the period
+		}
+		scope, metric := scopes[i/len(report.SampleMetrics)], report.SampleMetrics[i%len(report.SampleMetrics)]
+		parts := strings.Fields(str)
+		n, err := strconv.Atoi(parts[0])
+		if err != nil || n < 1 || len(parts) != 1+len(report.Percentiles) {
+			return domain.Errorf(domain.CodeInternal, "the report's ranked sample %s|%s holds %q", scope, metric, str)
+		}
+		rk := report.Ranked{N: n, Values: map[int]int64{}}
+		for k, p := range report.Percentiles {
+			f, err := strconv.ParseFloat(parts[1+k], 64)
+			if err != nil {
+				return domain.Errorf(domain.CodeInternal, "the report's ranked sample %s|%s holds %q", scope, metric, str)
+			}
+			rk.Values[p] = int64(f)
+		}
+		r := raws[scope]
+		if r.Ranked == nil {
+			r.Ranked = map[string]report.Ranked{}
+		}
+		r.Ranked[metric] = rk
+		raws[scope] = r
 	}
 	return nil
 }

@@ -35,6 +35,12 @@ func (k keyspace) reportGauges(alliance, bucket string) string {
 func (k keyspace) reportSamples(alliance, scope, bucket, metric string) string {
 	return k.reportBase(alliance) + scope + ":" + bucket + ":" + metric
 }
+
+// reportRanked is a bucket's hash of every scope's sample percentiles, kept by
+// rankedSampleScript as samples arrive, so a whole-period read is one HMGET.
+func (k keyspace) reportRanked(alliance, bucket string) string {
+	return k.reportBase(alliance) + "p:" + bucket
+}
 func (k keyspace) reportScopes(alliance string) string {
 	return k.root() + "report:" + alliance + ":scopes"
 }
@@ -106,7 +112,8 @@ func applyReport(b *batch, e event) error {
 				for _, bk := range buckets {
 					switch {
 					case report.IsSample(f.Metric):
-						pipe.ZAdd(ctx, ks.reportSamples(f.Alliance, scope, bk, f.Metric), redis.Z{Score: float64(f.Value), Member: f.SampleID})
+						addRankedSample(ctx, pipe, ks.reportSamples(f.Alliance, scope, bk, f.Metric), ks.reportRanked(f.Alliance, bk),
+							scope+"|"+f.Metric, f.Value, f.SampleID)
 					case report.IsGauge(f.Metric):
 						pipe.HIncrBy(ctx, ks.reportGauges(f.Alliance, bk), scope+"|"+f.Metric, f.Delta)
 					default:
@@ -117,4 +124,35 @@ func applyReport(b *batch, e event) error {
 		}
 	})
 	return nil
+}
+
+// rankedSampleScript adds a sample to its sorted set and then stores the set's size and
+// the values at the report's percentile ranks in the bucket's ranked hash, field
+// "<scope>|<metric>" = "n v1 v2 ...". The percentiles are exact (nearest rank, as
+// report.RankIndex) and kept with every write, so reading a whole month, quarter or year
+// costs one HMGET however many samples it holds; only a period cut at a day ranks the
+// samples at read time.
+//
+// KEYS: the sorted set, the ranked hash. ARGV: score, member, field, the percentiles.
+var rankedSampleScript = redis.NewScript(`
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
+local n = redis.call('ZCARD', KEYS[1])
+local out = tostring(n)
+for i = 4, #ARGV do
+  local idx = math.floor((tonumber(ARGV[i]) * n + 99) / 100) - 1
+  if idx < 0 then idx = 0 end
+  out = out .. ' ' .. redis.call('ZRANGE', KEYS[1], idx, idx, 'WITHSCORES')[2]
+end
+redis.call('HSET', KEYS[2], ARGV[3], out)
+return n`)
+
+// addRankedSample queues rankedSampleScript in the batch's transaction. EVAL (not
+// EVALSHA) because a transaction cannot fall back on NOSCRIPT; the script is short.
+func addRankedSample(ctx context.Context, pipe redis.Pipeliner, samples, ranked, field string, value int64, id string) {
+	args := make([]any, 0, 3+len(report.Percentiles))
+	args = append(args, value, id, field)
+	for _, p := range report.Percentiles {
+		args = append(args, p)
+	}
+	rankedSampleScript.Eval(ctx, pipe, []string{samples, ranked}, args...)
 }
