@@ -17,14 +17,13 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// reportSamplesScript reads the samples' percentiles inside Redis, so the read moves a
-// few numbers per hospital instead of every sample.
+// reportSamplesScript returns every sample value of a period cut at a day (the buckets
+// that cover it), per scope and metric, for the reader to rank: the percentiles kept per
+// bucket (rankedSampleScript) do not add up across buckets. A whole month, quarter or
+// year reads its kept percentiles instead (decodeRankedSamples).
 //
 // ARGV: the key base ("<root>report:<alliance>:"), then counted lists: the scopes, the
-// period's buckets, the sample metrics and the percentiles. It returns, per scope and
-// metric, {n, value at each percentile's rank} when the period is one bucket (one sorted
-// set: ZCARD, then ZRANGE at each rank), else {-1, every value} of the buckets (a period
-// cut at a day), for the caller to rank.
+// period's buckets and the sample metrics.
 const reportSamplesScript = `
 local base = ARGV[1]
 local i = 2
@@ -34,29 +33,15 @@ local function list()
   i = i + n + 1
   return t
 end
-local scopes, flow, samples, pcts = list(), list(), list(), list()
+local scopes, flow, samples = list(), list(), list()
 local out = {}
 for _, s in ipairs(scopes) do
   local smp = {}
   for _, m in ipairs(samples) do
     local r = {}
-    if #flow == 1 then
-      local key = base .. s .. ':' .. flow[1] .. ':' .. m
-      local n = redis.call('ZCARD', key)
-      r[1] = tostring(n)
-      if n > 0 then
-        for _, p in ipairs(pcts) do
-          local idx = math.floor((tonumber(p) * n + 99) / 100) - 1
-          if idx < 0 then idx = 0 end
-          r[#r + 1] = redis.call('ZRANGE', key, idx, idx, 'WITHSCORES')[2]
-        end
-      end
-    else
-      r[1] = '-1'
-      for _, b in ipairs(flow) do
-        local z = redis.call('ZRANGE', base .. s .. ':' .. b .. ':' .. m, 0, -1, 'WITHSCORES')
-        for j = 2, #z, 2 do r[#r + 1] = z[j] end
-      end
+    for _, b in ipairs(flow) do
+      local z = redis.call('ZRANGE', base .. s .. ':' .. b .. ':' .. m, 0, -1, 'WITHSCORES')
+      for j = 2, #z, 2 do r[#r + 1] = z[j] end
     end
     smp[#smp + 1] = r
   end
@@ -110,24 +95,20 @@ func (q *Queries) AllianceReport(ctx context.Context, rq report.Query, minPos ev
 			for _, bk := range gauge {
 				gauges = append(gauges, pipe.HGetAll(ctx, ks.reportGauges(rq.AllianceID, bk)))
 			}
-			args := []any{ks.reportBase(rq.AllianceID)}
-			for _, l := range [][]string{want, flow, report.SampleMetrics} {
-				args = append(args, len(l))
-				for _, v := range l {
-					args = append(args, v)
-				}
-			}
-			args = append(args, len(report.Percentiles))
-			for _, p := range report.Percentiles {
-				args = append(args, p)
-			}
-			// A whole period reads its ranked hash (kept by rankedSampleScript); a
-			// period cut at a day ranks its buckets' samples here.
+			// A whole period reads its kept percentiles (rankedSampleScript); a period
+			// cut at a day ranks its buckets' samples here.
 			var samples *redis.Cmd
 			var ranked *redis.SliceCmd
 			if len(flow) == 1 {
 				ranked = pipe.HMGet(ctx, ks.reportRanked(rq.AllianceID, flow[0]), rankedFields(want)...)
 			} else {
+				args := []any{ks.reportBase(rq.AllianceID)}
+				for _, l := range [][]string{want, flow, report.SampleMetrics} {
+					args = append(args, len(l))
+					for _, v := range l {
+						args = append(args, v)
+					}
+				}
 				samples = pipe.Eval(ctx, reportSamplesScript, nil, args...)
 			}
 			var nameCmd *redis.SliceCmd
@@ -153,7 +134,7 @@ func (q *Queries) AllianceReport(ctx context.Context, rq report.Query, minPos ev
 				if ranked != nil {
 					err = decodeRankedSamples(raws, ranked, want)
 				} else {
-					err = decodeReportSamples(raws, samples, want, false)
+					err = decodeReportSamples(raws, samples, want)
 				}
 				if err != nil {
 					return err
@@ -256,7 +237,7 @@ func decodeRankedSamples(raws map[string]report.Raw, cmd *redis.SliceCmd, scopes
 }
 
 // decodeReportSamples adds reportSamplesScript's answer for scopes to raws.
-func decodeReportSamples(raws map[string]report.Raw, cmd *redis.Cmd, scopes []string, ranked bool) error {
+func decodeReportSamples(raws map[string]report.Raw, cmd *redis.Cmd, scopes []string) error {
 	v, err := cmd.Result()
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return unavailable(err)
@@ -276,35 +257,17 @@ func decodeReportSamples(raws map[string]report.Raw, cmd *redis.Cmd, scopes []st
 		r := raws[scopes[i]]
 		for j, m := range metrics {
 			vals, ok := m.([]any)
-			if !ok || len(vals) < 1 {
+			if !ok {
 				return bad("sample")
 			}
 			metric := report.SampleMetrics[j]
-			n, err := strconv.Atoi(fmt.Sprint(vals[0]))
-			if err != nil {
-				return bad("sample size")
-			}
-			nums := make([]int64, 0, len(vals)-1)
-			for _, x := range vals[1:] {
+			nums := make([]int64, 0, len(vals))
+			for _, x := range vals {
 				f, err := strconv.ParseFloat(fmt.Sprint(x), 64)
 				if err != nil {
 					return bad("sample value")
 				}
 				nums = append(nums, int64(f))
-			}
-			if ranked && n >= 0 {
-				if len(nums) != 0 && len(nums) != len(report.Percentiles) {
-					return bad("ranked sample")
-				}
-				rk := report.Ranked{N: n, Values: map[int]int64{}}
-				for k, x := range nums {
-					rk.Values[report.Percentiles[k]] = x
-				}
-				if r.Ranked == nil {
-					r.Ranked = map[string]report.Ranked{}
-				}
-				r.Ranked[metric] = rk
-				continue
 			}
 			if len(nums) > 0 {
 				if r.Samples == nil {
