@@ -2,6 +2,7 @@ package projections
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
@@ -18,7 +19,11 @@ func StartEmbedded() (*redis.Client, func(), error) {
 	if err := srv.Start(); err != nil {
 		return nil, nil, fmt.Errorf("start the embedded redis: %w", err)
 	}
-	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr(), PoolSize: 32})
+	// The server is in this process: a reply can be late only because it is busy with
+	// our own work (a rebuild's large transaction, slower still under the race
+	// detector), never because a network or another process failed, so the read
+	// timeout is generous rather than go-redis's 3 s.
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr(), PoolSize: 32, ReadTimeout: 30 * time.Second})
 	stop := func() {
 		_ = rdb.Close()
 		srv.Close()

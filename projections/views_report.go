@@ -104,6 +104,7 @@ func applyReport(b *batch, e event) error {
 	ks := b.ks
 	b.op(func(pipe redis.Pipeliner) {
 		ctx := context.Background()
+		var ranked rankedSamples
 		for _, f := range facts {
 			buckets := report.BucketsOf(f.At)
 			pipe.SAdd(ctx, ks.reportScopes(f.Alliance), f.Hospital)
@@ -112,7 +113,7 @@ func applyReport(b *batch, e event) error {
 				for _, bk := range buckets {
 					switch {
 					case report.IsSample(f.Metric):
-						addRankedSample(ctx, pipe, ks.reportSamples(f.Alliance, scope, bk, f.Metric), ks.reportRanked(f.Alliance, bk),
+						ranked.add(ks.reportSamples(f.Alliance, scope, bk, f.Metric), ks.reportRanked(f.Alliance, bk),
 							scope+"|"+f.Metric, f.Value, f.SampleID)
 					case report.IsGauge(f.Metric):
 						pipe.HIncrBy(ctx, ks.reportGauges(f.Alliance, bk), scope+"|"+f.Metric, f.Delta)
@@ -122,37 +123,62 @@ func applyReport(b *batch, e event) error {
 				}
 			}
 		}
+		ranked.queue(ctx, pipe)
 	})
 	return nil
 }
 
-// rankedSampleScript adds a sample to its sorted set and then stores the set's size and
-// the values at the report's percentile ranks in the bucket's ranked hash, field
+// rankedSampleScript adds samples to their sorted sets and then stores each set's size
+// and the values at the report's percentile ranks in its bucket's ranked hash, field
 // "<scope>|<metric>" = "n v1 v2 ...". The percentiles are exact (nearest rank, as
 // report.RankIndex) and kept with every write, so reading a whole month, quarter or year
 // costs one HMGET however many samples it holds; only a period cut at a day ranks the
-// samples at read time.
+// samples at read time. One call takes all the samples of an event (a fact lands in
+// two scopes and four buckets), so a batch makes few script calls.
 //
-// KEYS: the sorted set, the ranked hash. ARGV: score, member, field, the percentiles.
+// KEYS: pairs of (sorted set, ranked hash). ARGV: the number of percentiles, the
+// percentiles, then per pair: score, member, field.
 var rankedSampleScript = redis.NewScript(`
-redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
-local n = redis.call('ZCARD', KEYS[1])
-local out = tostring(n)
-for i = 4, #ARGV do
-  local idx = math.floor((tonumber(ARGV[i]) * n + 99) / 100) - 1
-  if idx < 0 then idx = 0 end
-  out = out .. ' ' .. redis.call('ZRANGE', KEYS[1], idx, idx, 'WITHSCORES')[2]
+local np = tonumber(ARGV[1])
+local pcts = {}
+for i = 1, np do pcts[i] = tonumber(ARGV[1 + i]) end
+local a = 2 + np
+for k = 1, #KEYS, 2 do
+  local z = KEYS[k]
+  redis.call('ZADD', z, ARGV[a], ARGV[a + 1])
+  local n = redis.call('ZCARD', z)
+  local out = tostring(n)
+  for _, p in ipairs(pcts) do
+    local idx = math.floor((p * n + 99) / 100) - 1
+    if idx < 0 then idx = 0 end
+    out = out .. ' ' .. redis.call('ZRANGE', z, idx, idx, 'WITHSCORES')[2]
+  end
+  redis.call('HSET', KEYS[k + 1], ARGV[a + 2], out)
+  a = a + 3
 end
-redis.call('HSET', KEYS[2], ARGV[3], out)
-return n`)
+return 0`)
 
-// addRankedSample queues rankedSampleScript in the batch's transaction. EVAL (not
-// EVALSHA) because a transaction cannot fall back on NOSCRIPT; the script is short.
-func addRankedSample(ctx context.Context, pipe redis.Pipeliner, samples, ranked, field string, value int64, id string) {
-	args := make([]any, 0, 3+len(report.Percentiles))
-	args = append(args, value, id, field)
+// rankedSamples gathers an event's samples for one rankedSampleScript call.
+type rankedSamples struct {
+	keys []string
+	args []any
+}
+
+func (r *rankedSamples) add(samples, ranked, field string, value int64, id string) {
+	r.keys = append(r.keys, samples, ranked)
+	r.args = append(r.args, value, id, field)
+}
+
+// queue adds the script call to the batch's transaction. EVAL (not EVALSHA) because a
+// transaction cannot fall back on NOSCRIPT; the script is short.
+func (r *rankedSamples) queue(ctx context.Context, pipe redis.Pipeliner) {
+	if len(r.keys) == 0 {
+		return
+	}
+	args := make([]any, 0, 1+len(report.Percentiles)+len(r.args))
+	args = append(args, len(report.Percentiles))
 	for _, p := range report.Percentiles {
 		args = append(args, p)
 	}
-	rankedSampleScript.Eval(ctx, pipe, []string{samples, ranked}, args...)
+	rankedSampleScript.Eval(ctx, pipe, r.keys, append(args, r.args...)...)
 }
