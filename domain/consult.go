@@ -556,24 +556,8 @@ func decideRequestConsult(s Consult, c RequestConsult) ([]Event, error) {
 // check runs the checks every follow-up command shares: a valid id naming this consult,
 // the command's time (not before the latest event), and a status from allowed.
 func (s Consult) check(consultID string, at time.Time, what string, allowed ...string) error {
-	if err := ValidateID("consultId", consultID); err != nil {
-		return err
-	}
-	if !s.Exists() {
-		return Errorf(CodeNotFound, "consult %s does not exist", consultID)
-	}
-	if err := validateInstant("at", at); err != nil {
-		return err
-	}
-	if !slices.Contains(allowed, s.Status) {
-		return Errorf(CodeForbiddenTransition, "cannot %s consult %s: it is %s (allowed when %v)", what, s.ID, s.Status, allowed).
-			WithDetail("status", s.Status)
-	}
-	if at.Before(s.UpdatedAt) {
-		return Errorf(CodeInvalidInput, "time %s is before the consult's latest change (%s); times in a consult never run backwards",
-			at.UTC().Format(time.RFC3339), s.UpdatedAt.UTC().Format(time.RFC3339))
-	}
-	return nil
+	return checkFollowUp(followUp{idField: "consultId", missing: "consult", noun: "consult", exists: s.Exists(),
+		id: s.ID, status: s.Status, updated: s.UpdatedAt}, consultID, at, what, allowed)
 }
 
 func (s Consult) isLead(by Actor) bool {

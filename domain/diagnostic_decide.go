@@ -489,24 +489,8 @@ func centreReader(ce Centre, readerID string) (CentreReader, error) {
 
 // check runs the checks every follow-up command shares.
 func (d Diagnostic) check(requestID string, at time.Time, what string, allowed ...string) error {
-	if err := ValidateID("requestId", requestID); err != nil {
-		return err
-	}
-	if !d.Exists() {
-		return Errorf(CodeNotFound, "diagnostic request %s does not exist", requestID)
-	}
-	if err := validateInstant("at", at); err != nil {
-		return err
-	}
-	if !slices.Contains(allowed, d.Status) {
-		return Errorf(CodeForbiddenTransition, "cannot %s study %s: it is %s (allowed when %v)", what, d.ID, d.Status, allowed).
-			WithDetail("status", d.Status)
-	}
-	if at.Before(d.UpdatedAt) {
-		return Errorf(CodeInvalidInput, "time %s is before the study's latest change (%s); times in a study never run backwards",
-			formatInstant(at), formatInstant(d.UpdatedAt))
-	}
-	return nil
+	return checkFollowUp(followUp{idField: "requestId", missing: "diagnostic request", noun: "study", exists: d.Exists(),
+		id: d.ID, status: d.Status, updated: d.UpdatedAt}, requestID, at, what, allowed)
 }
 
 // centreOnly lets the centre's operator hospital act, with ce the centre's state (which

@@ -528,24 +528,8 @@ func decideRequestDispatch(d Dispatch, c RequestDispatch) ([]Event, error) {
 // check runs the checks every follow-up command shares: a valid id naming this
 // dispatch, the command's time (not before the latest event), and a status from allowed.
 func (d Dispatch) check(dispatchID string, at time.Time, what string, allowed ...string) error {
-	if err := ValidateID("dispatchId", dispatchID); err != nil {
-		return err
-	}
-	if !d.Exists() {
-		return Errorf(CodeNotFound, "dispatch %s does not exist", dispatchID)
-	}
-	if err := validateInstant("at", at); err != nil {
-		return err
-	}
-	if !slices.Contains(allowed, d.Status) {
-		return Errorf(CodeForbiddenTransition, "cannot %s dispatch %s: it is %s (allowed when %v)", what, d.ID, d.Status, allowed).
-			WithDetail("status", d.Status)
-	}
-	if at.Before(d.UpdatedAt) {
-		return Errorf(CodeInvalidInput, "time %s is before the dispatch's latest change (%s); times in a dispatch never run backwards",
-			at.UTC().Format(time.RFC3339), d.UpdatedAt.UTC().Format(time.RFC3339))
-	}
-	return nil
+	return checkFollowUp(followUp{idField: "dispatchId", missing: "dispatch", noun: "dispatch", exists: d.Exists(),
+		id: d.ID, status: d.Status, updated: d.UpdatedAt}, dispatchID, at, what, allowed)
 }
 
 func (d Dispatch) isLead(by Actor) bool {

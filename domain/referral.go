@@ -669,24 +669,8 @@ func checkPlanLink(p Plan, al Alliance, patientRef string) error {
 // check runs the checks every follow-up command shares: a valid id naming this
 // referral, the command's time (not before the latest event), and a status from allowed.
 func (r Referral) check(referralID string, at time.Time, what string, allowed ...string) error {
-	if err := ValidateID("referralId", referralID); err != nil {
-		return err
-	}
-	if !r.Exists() {
-		return Errorf(CodeNotFound, "referral %s does not exist", referralID)
-	}
-	if err := validateInstant("at", at); err != nil {
-		return err
-	}
-	if !slices.Contains(allowed, r.Status) {
-		return Errorf(CodeForbiddenTransition, "cannot %s referral %s: it is %s (allowed when %v)", what, r.ID, r.Status, allowed).
-			WithDetail("status", r.Status)
-	}
-	if at.Before(r.UpdatedAt) {
-		return Errorf(CodeInvalidInput, "time %s is before the referral's latest change (%s); times in a referral never run backwards",
-			at.UTC().Format(time.RFC3339), r.UpdatedAt.UTC().Format(time.RFC3339))
-	}
-	return nil
+	return checkFollowUp(followUp{idField: "referralId", missing: "referral", noun: "referral", exists: r.Exists(),
+		id: r.ID, status: r.Status, updated: r.UpdatedAt}, referralID, at, what, allowed)
 }
 
 // receiverOnly lets any department of the receiving hospital act: the referral desk
